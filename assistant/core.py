@@ -1,0 +1,269 @@
+"""The one core every adapter calls: ``Assistant.ask`` → cited ``Answer`` (or an honest abstention)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from typing import Any
+
+from assistant.answering import ExtractiveAnswerer, attribution
+from assistant.embeddings import CampoEmbeddings, make_embeddings
+from assistant.errors import EmptyQuestion, QuestionTooLong
+from assistant.models import Answer, Citation, DocumentInfo, Filters, IndexInfo, Passage
+from assistant.retrieval import Hit, HybridRetriever
+from assistant.sessions import SessionStore, Turn, make_session_store
+from assistant.settings import Settings
+from assistant.text import analyze, fold
+from assistant.versions import IndexVersion, VersionManager, complete_versions, read_active, read_history
+
+log = logging.getLogger(__name__)
+
+_FOLLOW_UP_START = re.compile(
+    r"^\s*[¿¡]?\s*(y|e|o|entonces|tambien|también|pero|ademas|además|igual|y\s+si|y\s+para|y\s+los|y\s+las"
+    r"|y\s+el|y\s+la|eso|esto|ese|esa|en\s+ese\s+caso)\b",
+    re.IGNORECASE,
+)
+
+
+def evidence_score(hit: Hit) -> float:
+    """How strongly the best passage supports answering: dense similarity and query-term coverage."""
+    return 0.5 * hit.dense + 0.5 * hit.coverage
+
+
+class Assistant:
+    """Answers questions from the active index version. Thread-safe; one instance per process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embeddings: CampoEmbeddings | None = None,
+        sessions: SessionStore | None = None,
+        llm: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.embeddings = embeddings or make_embeddings(settings)
+        self.sessions = sessions or make_session_store(settings)
+        self.versions = VersionManager(settings, self.embeddings)
+        self.retriever = HybridRetriever(
+            self.embeddings,
+            candidate_k=settings.candidate_k,
+            fusion=settings.fusion,
+            dense_weight=settings.dense_weight,
+            near_duplicate=settings.near_duplicate_threshold,
+        )
+        self.answerer = ExtractiveAnswerer()
+        if llm is None and settings.llm_provider != "none":
+            from assistant.llm import make_llm_answerer
+
+            llm = make_llm_answerer(settings)
+        self.llm = llm
+
+    # --- questions ------------------------------------------------------------------------
+    def ask(
+        self,
+        question: str,
+        *,
+        session_id: str | None = None,
+        filters: Filters | None = None,
+        max_chars: int | None = None,
+    ) -> Answer:
+        started = time.perf_counter()
+        question = self._clean(question)
+        budget = max_chars or self.settings.answer_max_chars
+        history = self.sessions.history(session_id) if session_id else []
+        query = self.resolve_follow_up(question, history)
+        version = self.versions.current()
+        retrieval = self.retriever.retrieve(
+            version, query, k=self.settings.retrieval_k, filters=_filter_dict(filters)
+        )
+        hits = retrieval.hits
+        evidence = evidence_score(hits[0]) if hits else 0.0
+        confidence = 1 / (1 + math.exp(-12 * (evidence - self.settings.abstain_threshold)))
+        if not hits or evidence < self.settings.abstain_threshold:
+            answer = Answer(
+                text=self.abstention_text(version),
+                abstained=True,
+                confidence=round(1 - confidence, 3),
+                citations=[],
+                index_version=version.version_id,
+                query_used=query,
+            )
+        else:
+            answer = self._compose(version, question, hits, retrieval.query_vector, budget, confidence)
+            answer.query_used = query
+        if session_id:
+            self.sessions.append(
+                session_id,
+                Turn(
+                    question=question,
+                    query=query,
+                    answer=answer.text,
+                    abstained=answer.abstained,
+                    citations=[c.model_dump() for c in answer.citations[:1]],
+                ),
+            )
+        log.info(
+            "ask version=%s abstained=%s evidence=%.3f ms=%.1f",
+            version.version_id,
+            answer.abstained,
+            evidence,
+            (time.perf_counter() - started) * 1000,
+        )
+        return answer
+
+    def _compose(
+        self, version: IndexVersion, question: str, hits: list[Hit], qv: Any, budget: int, confidence: float
+    ) -> Answer:
+        if self.llm is not None:
+            passages = [self._passage(version, h) for h in hits]
+            result = self.llm.answer(question, passages, max_chars=budget)
+            if result is not None:
+                citations = [self._citation(version, hits[i], passages[i].text[:300]) for i in result.cited]
+                return Answer(
+                    text=result.text,
+                    abstained=False,
+                    confidence=round(confidence, 3),
+                    citations=citations,
+                    index_version=version.version_id,
+                    answerer="llm",
+                )
+        top = version.chunks[hits[0].row]
+        lead = attribution(top)
+        extract = self.answerer.extract(version, hits, question, qv, max(60, budget - len(lead) - 2))
+        separator = ":\n" if "\n" in extract.body else ": "
+        row = extract.chunk_rows[0]
+        hit = next(h for h in hits if h.row == row)
+        citations = [self._citation(version, hit, extract.snippets[row])]
+        citations += [self._citation(version, h, "") for h in hits[1:3] if h.row != row]
+        return Answer(
+            text=f"{attribution(version.chunks[row])}{separator}{extract.body}",
+            abstained=False,
+            confidence=round(confidence, 3),
+            citations=citations,
+            index_version=version.version_id,
+        )
+
+    def resolve_follow_up(self, question: str, history: list[Turn]) -> str:
+        """'¿y si soy pescador?' after a question on requisitos → both questions as the query."""
+        if not history:
+            return question
+        last = history[-1]
+        content = analyze(question)
+        if _FOLLOW_UP_START.match(question) or len(content) <= 2:
+            return f"{last.query} {question}"
+        return question
+
+    def _clean(self, question: str) -> str:
+        question = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", question or "").strip()
+        if not question or (not analyze(question) and not fold(question).strip("¿?¡! ")):
+            raise EmptyQuestion("empty question")
+        if len(question) > self.settings.max_question_chars:
+            raise QuestionTooLong(f"{len(question)} chars")
+        return question
+
+    # --- search and catalogue -------------------------------------------------------------
+    def search(self, query: str, *, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
+        query = self._clean(query)
+        version = self.versions.current()
+        retrieval = self.retriever.retrieve(
+            version, query, k=k or self.settings.retrieval_k, filters=_filter_dict(filters)
+        )
+        return [self._passage(version, h) for h in retrieval.hits]
+
+    def search_with_version(
+        self, query: str, *, k: int | None = None, filters: Filters | None = None
+    ) -> tuple[list[Passage], str]:
+        version = self.versions.current()
+        retrieval = self.retriever.retrieve(
+            version, self._clean(query), k=k or self.settings.retrieval_k, filters=_filter_dict(filters)
+        )
+        return [self._passage(version, h) for h in retrieval.hits], version.version_id
+
+    def documents(self) -> list[DocumentInfo]:
+        version = self.versions.current()
+        fields = DocumentInfo.model_fields
+        return [
+            DocumentInfo(**{k: v for k, v in d.items() if k in fields}) for d in version.manifest["documents"]
+        ]
+
+    def index_info(self) -> IndexInfo:
+        index_dir = self.settings.index_dir
+        return IndexInfo(
+            active_version=read_active(index_dir),
+            versions=[
+                {"version": v, "active": v == read_active(index_dir)}
+                for v in reversed(complete_versions(index_dir))
+            ]
+            + [],
+        )
+
+    def history(self) -> list[dict[str, Any]]:
+        return read_history(self.settings.index_dir)
+
+    def forget(self, session_id: str) -> None:
+        self.sessions.forget(session_id)
+
+    def last_turn(self, session_id: str) -> Turn | None:
+        turns = self.sessions.history(session_id)
+        return turns[-1] if turns else None
+
+    def is_ready(self) -> bool:
+        return self.versions.peek() is not None
+
+    def topics(self) -> list[str]:
+        version = self.versions.peek()
+        if version is None:
+            return []
+        names = []
+        for d in version.manifest["documents"]:
+            name = d.get("component_name") or d.get("title")
+            if name and name not in names:
+                names.append(name)
+        return names
+
+    def abstention_text(self, version: IndexVersion) -> str:
+        topics = self.topics()
+        listed = "; ".join(topics[:8])
+        return (
+            "No lo encontré en las reglas que tengo cargadas, así que prefiero no adivinar. "
+            + (f"Puedo responder sobre: {listed}. " if listed else "")
+            + "Para su caso, pregunte en la ventanilla de su estado o en la oficina del programa."
+        )
+
+    # --- helpers --------------------------------------------------------------------------
+    @staticmethod
+    def _passage(version: IndexVersion, hit: Hit) -> Passage:
+        c = version.chunks[hit.row]
+        return Passage(
+            chunk_id=c["chunk_id"],
+            document_id=c["document_id"],
+            title=c["title"],
+            program=c.get("program") or "",
+            component=c.get("component") or "",
+            fiscal_year=c.get("fiscal_year"),
+            section=c.get("section") or "",
+            page=c.get("page"),
+            text=c["text"],
+            score=round(hit.score, 4),
+        )
+
+    @staticmethod
+    def _citation(version: IndexVersion, hit: Hit, snippet: str) -> Citation:
+        c = version.chunks[hit.row]
+        return Citation(
+            document_id=c["document_id"],
+            title=c.get("short_title") or c["title"],
+            section=c.get("section") or "",
+            page=c.get("page"),
+            fiscal_year=c.get("fiscal_year"),
+            snippet=snippet or c["text"][:240],
+            score=round(hit.score, 4),
+            text=c["text"],
+        )
+
+
+def _filter_dict(filters: Filters | None) -> dict[str, Any]:
+    return filters.model_dump() if filters else {}

@@ -1,0 +1,89 @@
+"""BM25 over the Spanish analyzer (bm25s + Snowball), with typo-tolerant query terms."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from assistant.text import analyze, edit_distance_at_most, fold, tokens
+
+
+class LexicalIndex:
+    """A BM25 index whose rows are aligned with the version's chunk order."""
+
+    def __init__(self, retriever: bm25s.BM25) -> None:
+        self._bm25 = retriever
+        self.vocab: dict[str, int] = dict(retriever.vocab_dict)
+        self._by_prefix: dict[str, list[str]] = defaultdict(list)
+        for term in self.vocab:
+            if len(term) >= 4:
+                self._by_prefix[term[:2]].append(term)
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> LexicalIndex:
+        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        corpus = [analyze(t) or ["_"] for t in texts]
+        retriever.index(corpus, show_progress=False)
+        return cls(retriever)
+
+    def save(self, path: Path) -> None:
+        self._bm25.save(str(path), show_progress=False)
+
+    @classmethod
+    def load(cls, path: Path) -> LexicalIndex:
+        return cls(bm25s.BM25.load(str(path)))
+
+    def query_terms(self, question: str) -> list[str]:
+        """Analyzed terms of a question; unknown terms are mapped to a close vocabulary term (typos)."""
+        terms: list[str] = []
+        for term in analyze(question):
+            if term in self.vocab:
+                terms.append(term)
+                continue
+            fixed = self._closest(term)
+            if fixed:
+                terms.append(fixed)
+        return terms
+
+    def _closest(self, term: str) -> str | None:
+        if len(term) < 4 or term.isdigit():
+            return None
+        limit = 1 if len(term) < 7 else 2
+        for candidate in self._by_prefix.get(term[:2], ()):
+            if edit_distance_at_most(term, candidate, limit):
+                return candidate
+        # A typo in the first two letters: try the first letter only, distance 1.
+        for prefix, group in self._by_prefix.items():
+            if prefix[0] == term[0] and prefix != term[:2]:
+                for candidate in group:
+                    if edit_distance_at_most(term, candidate, 1):
+                        return candidate
+        return None
+
+    def scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 score of every chunk (zeros when no term is known)."""
+        n = int(self._bm25.scores["num_docs"])
+        if not terms:
+            return np.zeros(n, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+
+
+def overlap(question: str, text: str) -> float:
+    """Share of the question's content words present in text (folded), for answer selection."""
+    q = {t for t in tokens(question) if len(t) > 2}
+    if not q:
+        return 0.0
+    body = set(tokens(text))
+    stems_q = set(analyze(" ".join(q)))
+    stems_t = set(analyze(text))
+    exact = len(q & body) / len(q)
+    stemmed = len(stems_q & stems_t) / max(1, len(stems_q))
+    return 0.5 * exact + 0.5 * stemmed
+
+
+def folded_contains(haystack: str, needle: str) -> bool:
+    return fold(needle).strip() in fold(haystack)

@@ -1,0 +1,137 @@
+"""Hybrid retrieval: dense (Chroma, e5) + BM25 (Spanish analyzer), fused, filtered, de-duplicated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from assistant.embeddings import CampoEmbeddings
+from assistant.store import where_clause
+from assistant.versions import IndexVersion
+
+
+@dataclass
+class Hit:
+    row: int  # chunk row in the version
+    score: float  # fused score used for ranking
+    dense: float  # cosine similarity of query and chunk
+    lexical: float  # BM25 score normalized by the best BM25 score among candidates
+    coverage: float  # share of the query's idf mass found in the chunk (0..1)
+
+
+@dataclass
+class Retrieval:
+    """The result of one retrieval, with the query vector kept for answer selection."""
+
+    hits: list[Hit]
+    query_vector: np.ndarray
+    terms: list[str]
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        embeddings: CampoEmbeddings,
+        *,
+        candidate_k: int = 40,
+        fusion: str = "weighted",
+        dense_weight: float = 0.5,
+        near_duplicate: float = 0.97,
+    ) -> None:
+        self.embeddings = embeddings
+        self.candidate_k = candidate_k
+        self.fusion = fusion
+        self.dense_weight = dense_weight
+        self.near_duplicate = near_duplicate
+
+    def retrieve(
+        self,
+        version: IndexVersion,
+        query: str,
+        *,
+        k: int,
+        filters: dict[str, Any] | None = None,
+        mode: str = "hybrid",
+        query_vector: np.ndarray | None = None,
+    ) -> Retrieval:
+        """Top-k chunks for ``query``; ``mode`` is 'hybrid', 'dense' or 'lexical' (for evaluation)."""
+        filters = {k_: v for k_, v in (filters or {}).items() if v is not None}
+        mask = version.mask(filters)
+        n = len(version.chunks)
+        qv = query_vector if query_vector is not None else self.embeddings.embed_query_vector(query)
+        terms = version.lexical.query_terms(query)
+        candidates: set[int] = set()
+        dense_rank: dict[int, int] = {}
+        if mode in ("hybrid", "dense") and n:
+            found = version.collection.search(qv, min(self.candidate_k, n), where_clause(filters))
+            for rank, (chunk_id, _) in enumerate(found):
+                row = version.chunk_row.get(chunk_id)
+                if row is not None:
+                    dense_rank[row] = rank
+                    candidates.add(row)
+        bm25 = version.lexical.scores(terms) if n else np.zeros(0, np.float32)
+        if mask is not None:
+            bm25 = np.where(mask, bm25, 0.0)
+        lex_rank: dict[int, int] = {}
+        if mode in ("hybrid", "lexical") and n and bm25.max(initial=0.0) > 0:
+            top = np.argsort(-bm25)[: self.candidate_k]
+            for rank, row in enumerate(top):
+                if bm25[row] > 0:
+                    lex_rank[int(row)] = rank
+                    candidates.add(int(row))
+        if not candidates:
+            return Retrieval([], qv, terms)
+        rows = np.array(sorted(candidates))
+        dense = version.vectors[rows] @ qv
+        lex = bm25[rows]
+        lex_norm = lex / lex.max() if lex.max() > 0 else np.zeros_like(lex)
+        if mode == "dense":
+            fused = dense.copy()
+        elif mode == "lexical":
+            fused = lex_norm.copy()
+        elif self.fusion == "rrf":
+            fused = np.array(
+                [
+                    1 / (60 + dense_rank.get(int(r), 1000)) + 1 / (60 + lex_rank.get(int(r), 1000))
+                    for r in rows
+                ]
+            )
+        else:
+            d_norm = _minmax(dense)
+            fused = self.dense_weight * d_norm + (1 - self.dense_weight) * lex_norm
+        coverage = _coverage(version, terms, rows)
+        order = np.argsort(-fused)
+        hits: list[Hit] = []
+        for i in order:
+            row = int(rows[i])
+            if any(float(version.vectors[row] @ version.vectors[h.row]) >= self.near_duplicate for h in hits):
+                continue  # near-duplicate of a better chunk (same rule restated, repeated annex)
+            hits.append(Hit(row, float(fused[i]), float(dense[i]), float(lex_norm[i]), float(coverage[i])))
+            if len(hits) >= k:
+                break
+        return Retrieval(hits, qv, terms)
+
+
+def _minmax(values: np.ndarray) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    if high - low < 1e-9:
+        return np.ones_like(values)
+    return (values - low) / (high - low)
+
+
+def _coverage(version: IndexVersion, terms: list[str], rows: np.ndarray) -> np.ndarray:
+    """Share of the query's idf mass present in each chunk (terms unknown to the index count as missing)."""
+    if not terms:
+        return np.zeros(len(rows))
+    lexical = version.lexical
+    out = np.zeros(len(rows))
+    unique = list(dict.fromkeys(terms))
+    single = np.stack([lexical.scores([t]) for t in unique])  # (terms, chunks): >0 where present
+    weights = np.array([float(single[i].max()) for i in range(len(unique))])
+    total = weights.sum()
+    if total <= 0:
+        return out
+    present = single[:, rows] > 0
+    return (weights[:, None] * present).sum(axis=0) / total

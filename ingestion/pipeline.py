@@ -1,0 +1,475 @@
+"""Ingestion: files → documents → chunks → vectors → a new complete index version → atomic switch.
+
+The only writer of the index. Unchanged documents are copied from the active version with their
+vectors; changed text goes through the embedding cache, so only new chunk text is embedded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import time
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.embeddings import CachedEmbeddings, CampoEmbeddings, make_embeddings
+from assistant.lexical import LexicalIndex
+from assistant.settings import Settings
+from assistant.store import VersionCollection, make_client
+from assistant.text import split_units
+from assistant.versions import FORMAT, MANIFEST, load_jsonl, read_active, read_manifest, versions_dir
+from ingestion.loaders import SUPPORTED_SUFFIXES, LoaderError, is_sidecar, load_document
+from ingestion.publish import garbage_collect, ingestion_lock, switch_active
+from ingestion.report import IngestReport
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, int], None]
+IGNORED_SUFFIXES = {".yaml", ".yml", ".json"}  # sidecars and eligibility rules live beside documents
+SPLITTER_VERSION = 1
+
+
+def slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80] or "documento"
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    for p in (path, path.with_name(path.name + ".meta.yaml")):
+        if p.exists():
+            digest.update(p.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    root: Path | None  # the folder it was found under (None = named explicitly)
+
+
+@dataclass
+class DocumentBuild:
+    """One document's rows for the new version."""
+
+    info: dict[str, Any]
+    chunks: list[dict[str, Any]]
+    vectors: np.ndarray
+    sentences: list[dict[str, Any]] = field(default_factory=list)
+    sentence_vectors: np.ndarray | None = None
+
+
+def discover(paths: Iterable[Path], report: IngestReport) -> list[SourceFile]:
+    found: list[SourceFile] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for p in sorted(path.rglob("*")):
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts):
+                    found.append(SourceFile(p, path))
+        elif path.is_file():
+            found.append(SourceFile(path, None))
+        else:
+            report.fail(str(path), "no existe el archivo o la carpeta")
+    usable = []
+    for src in found:
+        suffix = src.path.suffix.lower()
+        if is_sidecar(src.path) or suffix in IGNORED_SUFFIXES or src.path.name.lower() == "readme.md":
+            continue
+        if suffix not in SUPPORTED_SUFFIXES:
+            report.fail(str(src.path), f"formato no soportado ({suffix or 'sin extensión'})")
+            continue
+        usable.append(src)
+    return usable
+
+
+def _config_key(settings: Settings, embeddings: CampoEmbeddings) -> str:
+    return json.dumps(
+        {
+            "splitter": SPLITTER_VERSION,
+            "max": settings.chunk_max_chars,
+            "min": settings.chunk_min_chars,
+            "model": embeddings.model_id,
+        },
+        sort_keys=True,
+    )
+
+
+class _Previous:
+    """The active version's rows, to copy unchanged documents from."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.version_id = read_active(settings.index_dir)
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.config = ""
+        if not self.version_id:
+            return
+        try:
+            manifest = read_manifest(settings.index_dir, self.version_id)
+        except Exception:
+            log.warning("active version %s unreadable; rebuilding from scratch", self.version_id)
+            self.version_id = None
+            return
+        self.config = manifest.get("config", "")
+        self.documents = {d["document_id"]: d for d in manifest["documents"]}
+        self.root = versions_dir(settings.index_dir) / self.version_id
+        self._loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self.chunks = load_jsonl(self.root / "chunks.jsonl")
+        self.vectors = np.load(self.root / "vectors.npy")
+        self.sentences = load_jsonl(self.root / "sentences.jsonl")
+        self.sentence_vectors = np.load(self.root / "sentence_vectors.npy")
+        self._loaded = True
+
+    def copy(self, document_id: str) -> DocumentBuild:
+        self._load()
+        rows = [i for i, c in enumerate(self.chunks) if c["document_id"] == document_id]
+        chunks = [dict(self.chunks[i]) for i in rows]
+        local = {old: new for new, old in enumerate(rows)}
+        srows = [i for i, s in enumerate(self.sentences) if s["chunk"] in local]
+        sentences = [dict(self.sentences[i], chunk=local[self.sentences[i]["chunk"]]) for i in srows]
+        return DocumentBuild(
+            info=dict(self.documents[document_id]),
+            chunks=chunks,
+            vectors=self.vectors[rows],
+            sentences=sentences,
+            sentence_vectors=self.sentence_vectors[srows],
+        )
+
+
+def _document_info(src: SourceFile, settings: Settings, meta: dict[str, Any], title: str) -> dict[str, Any]:
+    corpus = settings.corpus_dir.resolve()
+    resolved = src.path.resolve()
+    try:
+        source_path = str(resolved.relative_to(corpus))
+    except ValueError:
+        source_path = str(resolved)
+    year = meta.get("fiscal_year")
+    if year is None:
+        match = re.search(r"(20\d\d|19\d\d)", f"{src.path.stem} {title}")
+        year = int(match.group(1)) if match else None
+    return {
+        "document_id": str(meta.get("id") or slugify(Path(source_path).with_suffix("").as_posix())),
+        "title": str(meta.get("title") or title),
+        "short_title": str(meta.get("short_title") or meta.get("title") or title),
+        "program": str(meta.get("program") or "general"),
+        "program_name": str(meta.get("program_name") or ""),
+        "component": str(meta.get("component") or ""),
+        "component_name": str(meta.get("component_name") or ""),
+        "fiscal_year": int(year) if year else None,
+        "doc_type": str(meta.get("doc_type") or ""),
+        "sample": bool(meta.get("sample", False)),
+        "source_path": source_path,
+    }
+
+
+def build_document(src: SourceFile, settings: Settings, embeddings: CampoEmbeddings) -> DocumentBuild:
+    """Load, split and embed one changed document (raises LoaderError on bad input)."""
+    from ingestion.splitter import split_document
+
+    doc = load_document(src.path, max_pdf_pages=settings.max_pdf_pages, max_bytes=settings.max_upload_bytes)
+    info = _document_info(src, settings, doc.metadata, doc.title)
+    pieces = split_document(doc, max_chars=settings.chunk_max_chars, min_chars=settings.chunk_min_chars)
+    if not pieces:
+        raise LoaderError("el documento no tiene texto utilizable")
+    return embed_document(info, [(p.text, p.section, p.page) for p in pieces], embeddings)
+
+
+def embed_document(
+    info: dict[str, Any], pieces: list[tuple[str, str, int | None]], embeddings: CampoEmbeddings
+) -> DocumentBuild:
+    """Chunk records, sentence units and their vectors for one document."""
+    chunks: list[dict[str, Any]] = []
+    sentences: list[dict[str, Any]] = []
+    for index, (text, section, page) in enumerate(pieces):
+        text_hash = hashlib.sha256(text.encode()).hexdigest()
+        chunks.append(
+            {
+                "chunk_id": f"{info['document_id']}:{index}:{text_hash[:10]}",
+                "document_id": info["document_id"],
+                "title": info["title"],
+                "short_title": info.get("short_title") or info["title"],
+                "program": info.get("program") or "general",
+                "component": info.get("component") or "",
+                "fiscal_year": info.get("fiscal_year"),
+                "source_path": info.get("source_path") or "",
+                "section": section,
+                "page": page,
+                "chunk_index": index,
+                "content_hash": text_hash,
+                "text": text,
+            }
+        )
+        for unit, is_list in split_units(text):
+            sentences.append({"chunk": len(chunks) - 1, "text": unit, "list": is_list})
+    # Chunks are embedded with their title and section: "Artículo 8" in a question finds the article.
+    vectors = embeddings.embed_passages([_passage_text(c) for c in chunks])
+    sentence_vectors = embeddings.embed_passages([s["text"] for s in sentences])
+    return DocumentBuild(info, chunks, vectors, sentences, sentence_vectors)
+
+
+def ingest_records(settings: Settings, records: list[dict[str, Any]], embeddings: CampoEmbeddings) -> str:
+    """Index pre-split records (one chunk each: document_id, title, text, …) as a new active version.
+
+    Used by evaluations (e.g. one XQuAD paragraph per document); documents skip the loaders.
+    """
+    with ingestion_lock(settings):
+        garbage_collect(settings)
+        cached = CachedEmbeddings(embeddings, settings.embedding_cache_db)
+        try:
+            builds = {}
+            for rec in records:
+                info = {k: v for k, v in rec.items() if k != "text"}
+                info.setdefault("content_hash", hashlib.sha256(rec["text"].encode()).hexdigest())
+                builds[rec["document_id"]] = embed_document(
+                    info, [(rec["text"], rec.get("section", ""), None)], cached
+                )
+            config = _config_key(settings, cached)
+            version_id = _write_version(settings, builds, config, cached.model_id, cached.dim, None)
+        finally:
+            cached.close()
+        switch_active(settings, version_id, reason="records")
+        garbage_collect(settings)
+    return version_id
+
+
+def _passage_text(chunk: dict[str, Any]) -> str:
+    head = " — ".join(x for x in (chunk.get("short_title") or chunk["title"], chunk.get("section")) if x)
+    return f"{head}\n{chunk['text']}"
+
+
+def ingest(
+    settings: Settings,
+    paths: Iterable[Path] | None = None,
+    *,
+    embeddings: CampoEmbeddings | None = None,
+    progress: ProgressFn | None = None,
+) -> IngestReport:
+    """Build and activate a new index version. Folders are authoritative (files gone from them are
+    removed from the index); single files are added or updated. Raises IngestionBusy if one runs."""
+    started = time.monotonic()
+    report = IngestReport()
+    with ingestion_lock(settings):
+        garbage_collect(settings)  # leftovers of a killed run
+        inner = embeddings or make_embeddings(settings)
+        cached = CachedEmbeddings(inner, settings.embedding_cache_db)
+        try:
+            _run(settings, list(paths or [settings.corpus_dir]), cached, report, progress)
+        finally:
+            report.chunks_embedded = cached.misses
+            cached.close()
+        report.seconds = round(time.monotonic() - started, 2)
+    log.info("ingestion finished: %s", report.summary_line())
+    return report
+
+
+def _run(
+    settings: Settings,
+    paths: list[Path],
+    embeddings: CachedEmbeddings,
+    report: IngestReport,
+    progress: ProgressFn | None,
+) -> None:
+    previous = _Previous(settings)
+    config = _config_key(settings, embeddings)
+    reuse_ok = previous.config == config
+    sources = discover(paths, report)
+    roots = {p.resolve() for p in paths if Path(p).is_dir()}
+    builds: dict[str, DocumentBuild] = {}
+    for done, src in enumerate(sources, 1):
+        if progress:
+            progress(f"leyendo {src.path.name}", done - 1, len(sources))
+        try:
+            digest = file_hash(src.path)
+            old = _previous_for(previous, src, settings)
+            if old and reuse_ok and old["content_hash"] == digest:
+                build = previous.copy(old["document_id"])
+                report.unchanged.append(old["document_id"])
+                report.chunks_reused += len(build.chunks)
+            else:
+                build = build_document(src, settings, embeddings)
+                build.info.update(content_hash=digest, ingested_at=_now())
+                doc_id = build.info["document_id"]
+                (report.updated if doc_id in previous.documents else report.added).append(doc_id)
+            doc_id = build.info["document_id"]
+            if doc_id in builds:
+                raise LoaderError(f"id de documento repetido ({doc_id}); cambie 'id' en sus metadatos")
+            builds[doc_id] = build
+        except LoaderError as exc:
+            report.fail(str(src.path), str(exc))
+        except Exception as exc:
+            log.exception("unexpected error loading %s", src.path)
+            report.fail(str(src.path), f"error inesperado al leer el archivo: {type(exc).__name__}")
+    if progress:
+        progress("documentos leídos", len(sources), len(sources))
+    # Documents of the previous version not seen in this run: kept unless their folder was scanned.
+    for doc_id, info in previous.documents.items():
+        if doc_id in builds:
+            continue
+        src_path = _absolute_source(settings, info["source_path"])
+        under_scanned = any(root == src_path or root in src_path.parents for root in roots)
+        failed_now = any(Path(f).resolve() == src_path for f, _ in report.failed)
+        if under_scanned and not failed_now:
+            report.removed.append(doc_id)
+        elif reuse_ok:
+            builds[doc_id] = previous.copy(doc_id)
+            report.kept.append(doc_id)
+        elif src_path.exists():  # new model or splitter: vectors can't be mixed, rebuild from source
+            try:
+                build = build_document(SourceFile(src_path, None), settings, embeddings)
+                build.info.update(content_hash=file_hash(src_path), ingested_at=_now())
+                builds[doc_id] = build
+                report.updated.append(doc_id)
+            except LoaderError as exc:
+                report.fail(str(src_path), str(exc))
+        else:
+            report.removed.append(doc_id)
+            report.notes.append(f"{doc_id}: su archivo ya no existe y la configuración cambió")
+    changed = report.added or report.updated or report.removed or not previous.version_id or not reuse_ok
+    if not changed:
+        report.version = previous.version_id
+        report.switched = False
+        return
+    if not builds:
+        report.version = previous.version_id
+        report.switched = False
+        report.notes.append("no quedó ningún documento válido; el índice activo no se modificó")
+        return
+    version_id = _write_version(settings, builds, config, embeddings.model_id, embeddings.dim, progress)
+    switch_active(settings, version_id, reason="ingest")
+    garbage_collect(settings)
+    report.version = version_id
+    report.switched = True
+    report.total_documents = len(builds)
+    report.total_chunks = sum(len(b.chunks) for b in builds.values())
+
+
+def _absolute_source(settings: Settings, source_path: str) -> Path:
+    path = Path(source_path)
+    return path if path.is_absolute() else (settings.corpus_dir / path).resolve()
+
+
+def _previous_for(previous: _Previous, src: SourceFile, settings: Settings) -> dict[str, Any] | None:
+    resolved = src.path.resolve()
+    for info in previous.documents.values():
+        if _absolute_source(settings, info["source_path"]) == resolved:
+            return info
+    return None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def new_version_id() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + secrets.token_hex(2)
+
+
+def _write_version(
+    settings: Settings,
+    builds: dict[str, DocumentBuild],
+    config: str,
+    model_id: str,
+    dim: int,
+    progress: ProgressFn | None,
+) -> str:
+    version_id = new_version_id()
+    root = versions_dir(settings.index_dir)
+    partial = root / f".{version_id}.partial"
+    partial.mkdir(parents=True)
+    chunks: list[dict[str, Any]] = []
+    sentences: list[dict[str, Any]] = []
+    vectors, sentence_vectors = [], []
+    documents = []
+    for doc_id in sorted(builds):
+        build = builds[doc_id]
+        offset = len(chunks)
+        chunks.extend(build.chunks)
+        vectors.append(build.vectors)
+        sentences.extend(dict(s, chunk=s["chunk"] + offset) for s in build.sentences)
+        if build.sentence_vectors is not None:
+            sentence_vectors.append(build.sentence_vectors)
+        documents.append(dict(build.info, chunks=len(build.chunks)))
+    chunk_matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
+    sentence_matrix = (
+        np.vstack(sentence_vectors).astype(np.float32) if sentence_vectors else np.zeros((0, dim), np.float32)
+    )
+    _write_jsonl(partial / "chunks.jsonl", chunks)
+    _write_jsonl(partial / "sentences.jsonl", sentences)
+    np.save(partial / "vectors.npy", chunk_matrix)
+    np.save(partial / "sentence_vectors.npy", sentence_matrix)
+    LexicalIndex.build([c["text"] + "\n" + (c.get("section") or "") for c in chunks]).save(partial / "bm25")
+    if progress:
+        progress("escribiendo el índice vectorial", 0, len(chunks))
+    collection = VersionCollection(make_client(settings), version_id, None, create=True)
+    metadatas = [{k: v for k, v in c.items() if k != "text"} for c in chunks]
+    collection.add([c["chunk_id"] for c in chunks], [c["text"] for c in chunks], metadatas, chunk_matrix)
+    if collection.count() != len(chunks):
+        raise RuntimeError(f"chroma holds {collection.count()} chunks, expected {len(chunks)}")
+    manifest = {
+        "format": FORMAT,
+        "version": version_id,
+        "status": "complete",
+        "created_at": _now(),
+        "config": config,
+        "embedding_model": model_id,
+        "documents": documents,
+        "chunks": len(chunks),
+        "sentences": len(sentences),
+    }
+    (partial / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+    for path in partial.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+    final = root / version_id
+    os.replace(partial, final)
+    if progress:
+        progress("índice escrito", len(chunks), len(chunks))
+    return version_id
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def remove_documents(settings: Settings, document_ids: list[str]) -> IngestReport:
+    """A new version without the given documents (their files are left alone)."""
+    report = IngestReport()
+    started = time.monotonic()
+    with ingestion_lock(settings):
+        previous = _Previous(settings)
+        missing = [d for d in document_ids if d not in previous.documents]
+        for d in missing:
+            report.fail(d, "no existe ese documento en el índice activo")
+        keep = {d: previous.copy(d) for d in previous.documents if d not in document_ids}
+        report.removed = [d for d in document_ids if d in previous.documents]
+        if report.removed and keep:
+            first = next(iter(keep.values()))
+            model_id = json.loads(previous.config or "{}").get("model", "")
+            version_id = _write_version(
+                settings, keep, previous.config, model_id, first.vectors.shape[1], None
+            )
+            switch_active(settings, version_id, reason="remove " + ",".join(report.removed))
+            garbage_collect(settings)
+            report.version, report.switched = version_id, True
+        elif report.removed:
+            report.notes.append("no se puede dejar el índice vacío")
+            report.removed = []
+        report.seconds = round(time.monotonic() - started, 2)
+    return report
