@@ -18,6 +18,35 @@ from assistant.versions import IndexVersion
 ELLIPSIS = "…"
 
 
+_NUMBER_WORDS = (
+    r"uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|quince|veinte|treinta|cien|"
+    r"ciento|mil|millones|millón|mitad|doble|primer|primero|segundo|tercero"
+)
+_QUESTION_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
+    # how many / how much / percentage -> a number
+    (re.compile(r"\bcu[aá]nt[oa]s?\b|\bmonto\b|\bporcentaje\b|\bqu[eé] cantidad\b|\bqu[eé] edad\b", re.I),
+     re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)),
+    # when / which year / until when -> a year, a month or a date
+    (re.compile(r"\bcu[aá]ndo\b|\bqu[eé] (?:año|fecha|d[ií]a|mes|siglo|d[eé]cada)\b|\bplazo\b", re.I),
+     re.compile(r"\b(?:1\d{3}|20\d\d)\b|\b(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
+                r"octubre|noviembre|diciembre|siglo|d[ií]as? h[aá]biles)\b", re.I)),
+    # who / where / which (name) -> a capitalized name
+    (re.compile(r"\bqui[eé]n(?:es)?\b|\bd[oó]nde\b|\bqu[eé] (?:ciudad|pa[ií]s|lugar|equipo|empresa)\b", re.I),
+     re.compile(r"(?<=[a-záéíóúñ,;] )[A-ZÁÉÍÓÚÑ][\wáéíóúñ]+")),
+]
+
+
+def answer_type_match(question: str, sentence: str) -> float:
+    """1.0 when the sentence holds the kind of thing the question asks for (a number, a date, a name)
+    beyond the words of the question itself; 0.0 otherwise or when the question type is unknown."""
+    q_words = {w.lower() for w in re.findall(r"\w+", question)}
+    for asks, gives in _QUESTION_TYPES:
+        if asks.search(question):
+            found = [m.group(0) for m in gives.finditer(sentence)]
+            return 1.0 if any(f.lower() not in q_words for f in found) else 0.0
+    return 0.0
+
+
 @dataclass
 class Extract:
     body: str  # the selected text
@@ -27,9 +56,10 @@ class Extract:
 
 @dataclass
 class AnswerWeights:
-    dense: float = 0.6
-    lexical: float = 0.4
+    dense: float = 0.7
+    lexical: float = 0.3
     first_chunk_bonus: float = 0.05
+    answer_type: float = 0.1
 
 
 def attribution(chunk: dict[str, object]) -> str:
@@ -66,16 +96,47 @@ def _trim(text: str, budget: int, question: str) -> str:
     return f"{prefix}{best}{suffix}"
 
 
+def _fit(pieces: list[str], budget: int) -> list[str]:
+    out: list[str] = []
+    used = 0
+    for piece in pieces:
+        if used + len(piece) + 1 > budget - 2:
+            out.append(ELLIPSIS)
+            break
+        out.append(piece)
+        used += len(piece) + 1
+    return out
+
+
+def strip_article_lead(body: str, lead: str) -> str:
+    """Drop 'Artículo 9.' at the start of the body when the attribution already names Artículo 9."""
+    match = re.match(r"\s*(Art[íi]culo\s+\d+\s*[.:-]?)\s*", body)
+    if match and match.group(1).rstrip(".:- ").lower() in lead.lower():
+        return body[match.end() :]
+    return body
+
+
 class ExtractiveAnswerer:
-    def __init__(self, weights: AnswerWeights | None = None, chunks_considered: int = 2) -> None:
+    def __init__(
+        self,
+        weights: AnswerWeights | None = None,
+        chunks_considered: int = 2,
+        max_units: int = 4,
+        score_gap: float = 1.0,
+        idf: bool = False,
+    ) -> None:
         self.weights = weights or AnswerWeights()
         self.chunks_considered = chunks_considered
+        self.max_units = max_units
+        self.score_gap = score_gap
+        self.idf = idf
 
     def score_units(
         self, version: IndexVersion, hits: list[Hit], question: str, qv: np.ndarray
     ) -> list[tuple[float, int]]:
         """(score, sentence index) for the units of the best chunks."""
         scored: list[tuple[float, int]] = []
+        terms = list(dict.fromkeys(version.lexical.query_terms(question)))
         for rank, hit in enumerate(hits[: self.chunks_considered]):
             if rank > 0 and hit.score < hits[0].score * 0.9:
                 break
@@ -85,7 +146,10 @@ class ExtractiveAnswerer:
             dense = version.sentence_vectors[idx] @ qv
             for i, sim in zip(idx, dense, strict=True):
                 text = version.sentences[i]["text"]
-                score = self.weights.dense * float(sim) + self.weights.lexical * overlap(question, text)
+                lexical = version.lexical.weighted_overlap(terms, text) if self.idf else overlap(question, text)
+                score = self.weights.dense * float(sim) + self.weights.lexical * lexical
+                if self.weights.answer_type:
+                    score += self.weights.answer_type * answer_type_match(question, text)
                 if rank == 0:
                     score += self.weights.first_chunk_bonus
                 scored.append((score, i))
@@ -100,30 +164,37 @@ class ExtractiveAnswerer:
             row = hits[0].row
             text = _trim(version.chunks[row]["text"], budget, question)
             return Extract(text, [row], {row: text})
+        sentences = version.sentences
         best = scored[0][1]
-        chosen = self._with_enumeration(version, best)
-        if sum(len(version.sentences[i]["text"]) + 1 for i in chosen) > budget:
-            chosen = [best]
-        used = sum(len(version.sentences[i]["text"]) + 1 for i in chosen)
-        # Add the next best units of the same chunk while they fit (keeps answers short and on point).
-        best_chunk = version.sentences[best]["chunk"]
+        best_chunk = sentences[best]["chunk"]
+        chosen: list[int] = []
+        used = 0
+        groups = 0
         top_score = scored[0][0]
-        for score, i in scored[1:]:
-            if len(chosen) >= 4 or score < top_score - 0.12:
+        for score, i in scored:
+            if groups >= self.max_units or score < top_score - self.score_gap:
                 break
-            if i in chosen or version.sentences[i]["chunk"] != best_chunk:
+            if i in chosen or sentences[i]["chunk"] != best_chunk:
                 continue
-            length = len(version.sentences[i]["text"]) + 1
-            if used + length <= budget:
-                chosen.append(i)
-                used += length
+            # A list item or the sentence introducing a list brings the whole enumeration.
+            group = [u for u in self._with_enumeration(version, i) if u not in chosen]
+            length = sum(len(sentences[u]["text"]) + 1 for u in group)
+            if used + length > budget:
+                if i != best:
+                    continue
+                group = [i]  # the enumeration doesn't fit: the best unit alone (trimmed below)
+                length = len(sentences[i]["text"]) + 1
+            chosen.extend(group)
+            used += length
+            groups += 1
         chosen.sort()
-        pieces = [version.sentences[i]["text"] for i in chosen]
+        pieces = [sentences[i]["text"] for i in chosen]
         if len(pieces) == 1:
             pieces = [_trim(pieces[0], budget, question)]
-        body = "\n".join(pieces) if any(version.sentences[i]["list"] for i in chosen) else " ".join(pieces)
-        row = best_chunk
-        return Extract(body, [row], {row: body})
+        elif used > budget:
+            pieces = _fit(pieces, budget)
+        body = "\n".join(pieces) if any(sentences[i]["list"] for i in chosen) else " ".join(pieces)
+        return Extract(body, [best_chunk], {best_chunk: body})
 
     @staticmethod
     def _with_enumeration(version: IndexVersion, best: int) -> list[int]:

@@ -52,9 +52,9 @@ def xquad_records(articles: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
 
 
 def build_assistant(settings: Settings, records: list[dict[str, Any]], emb: CampoEmbeddings) -> Assistant:
-    from ingestion.pipeline import ingest_records
+    from ingestion.pipeline import build_records_version
 
-    ingest_records(settings, records, emb)
+    build_records_version(settings, records, emb)
     return Assistant(settings, embeddings=emb, sessions=MemorySessionStore())
 
 
@@ -93,8 +93,7 @@ def abstention_scores(assistant: Assistant, questions: list[dict[str, Any]]) -> 
     version = assistant.versions.current()
     out = []
     for q in questions:
-        hits = assistant.retriever.retrieve(version, q["q"], k=1).hits
-        out.append(evidence_score(hits[0]) if hits else 0.0)
+        out.append(evidence_score(assistant.retriever.retrieve(version, q["q"], k=1)))
     return out
 
 

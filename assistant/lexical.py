@@ -18,6 +18,11 @@ class LexicalIndex:
     def __init__(self, retriever: bm25s.BM25) -> None:
         self._bm25 = retriever
         self.vocab: dict[str, int] = dict(retriever.vocab_dict)
+        indptr = np.asarray(retriever.scores["indptr"])
+        n = max(1, int(retriever.scores["num_docs"]))
+        df = np.diff(indptr).astype(np.float64)
+        self._idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        self._max_idf = float(np.log(1.0 + (n + 0.5) / 0.5))
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
         for term in self.vocab:
             if len(term) >= 4:
@@ -63,6 +68,20 @@ class LexicalIndex:
                     if edit_distance_at_most(term, candidate, 1):
                         return candidate
         return None
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of an analyzed term (unknown terms get the maximum)."""
+        index = self.vocab.get(term)
+        return self._max_idf if index is None or index >= len(self._idf) else float(self._idf[index])
+
+    def weighted_overlap(self, terms: list[str], text: str) -> float:
+        """Share of the query's idf mass whose terms occur in ``text``."""
+        if not terms:
+            return 0.0
+        present = set(analyze(text))
+        weights = {t: self.idf(t) for t in terms}
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 
     def scores(self, terms: list[str]) -> np.ndarray:
         """BM25 score of every chunk (zeros when no term is known)."""

@@ -18,7 +18,6 @@ class Hit:
     score: float  # fused score used for ranking
     dense: float  # cosine similarity of query and chunk
     lexical: float  # BM25 score normalized by the best BM25 score among candidates
-    coverage: float  # share of the query's idf mass found in the chunk (0..1)
 
 
 @dataclass
@@ -28,6 +27,7 @@ class Retrieval:
     hits: list[Hit]
     query_vector: np.ndarray
     terms: list[str]
+    bm25_max: float = 0.0  # best raw BM25 score among the (filtered) chunks
 
 
 class HybridRetriever:
@@ -83,6 +83,7 @@ class HybridRetriever:
                     candidates.add(int(row))
         if not candidates:
             return Retrieval([], qv, terms)
+        bm25_max = float(bm25.max(initial=0.0))
         rows = np.array(sorted(candidates))
         dense = version.vectors[rows] @ qv
         lex = bm25[rows]
@@ -101,17 +102,16 @@ class HybridRetriever:
         else:
             d_norm = _minmax(dense)
             fused = self.dense_weight * d_norm + (1 - self.dense_weight) * lex_norm
-        coverage = _coverage(version, terms, rows)
         order = np.argsort(-fused)
         hits: list[Hit] = []
         for i in order:
             row = int(rows[i])
             if any(float(version.vectors[row] @ version.vectors[h.row]) >= self.near_duplicate for h in hits):
                 continue  # near-duplicate of a better chunk (same rule restated, repeated annex)
-            hits.append(Hit(row, float(fused[i]), float(dense[i]), float(lex_norm[i]), float(coverage[i])))
+            hits.append(Hit(row, float(fused[i]), float(dense[i]), float(lex_norm[i])))
             if len(hits) >= k:
                 break
-        return Retrieval(hits, qv, terms)
+        return Retrieval(hits, qv, terms, bm25_max)
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:
@@ -119,19 +119,3 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     if high - low < 1e-9:
         return np.ones_like(values)
     return (values - low) / (high - low)
-
-
-def _coverage(version: IndexVersion, terms: list[str], rows: np.ndarray) -> np.ndarray:
-    """Share of the query's idf mass present in each chunk (terms unknown to the index count as missing)."""
-    if not terms:
-        return np.zeros(len(rows))
-    lexical = version.lexical
-    out = np.zeros(len(rows))
-    unique = list(dict.fromkeys(terms))
-    single = np.stack([lexical.scores([t]) for t in unique])  # (terms, chunks): >0 where present
-    weights = np.array([float(single[i].max()) for i in range(len(unique))])
-    total = weights.sum()
-    if total <= 0:
-        return out
-    present = single[:, rows] > 0
-    return (weights[:, None] * present).sum(axis=0) / total

@@ -74,10 +74,10 @@ class Settings(BaseSettings):
         "weighted", description="How dense and BM25 rankings are fused (measured in docs/benchmarks.md)."
     )
     dense_weight: float = Field(
-        0.5, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion (BM25 gets the rest)."
+        0.7, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion (BM25 gets the rest)."
     )
     abstain_threshold: float = Field(
-        0.5,
+        0.866,
         description="Minimum evidence score to answer; below it the assistant says the rules don't cover "
         "the question. Calibrated by `campo eval xquad` (see docs/benchmarks.md).",
     )

@@ -158,8 +158,27 @@ def split_units(text: str) -> list[tuple[str, bool]]:
         if is_list_item(line) or "|" in line:
             units.append((line, True))
         else:
-            units.extend((s, False) for s in split_sentences(line))
+            units.extend((s, False) for s in _merge_fragments(split_sentences(line)))
     return units
+
+
+def _merge_fragments(sentences: list[str], min_chars: int = 25) -> list[str]:
+    """Glue headings like 'Artículo 8.' or 'Requisitos.' to the sentence that follows them."""
+    out: list[str] = []
+    carry = ""
+    for sentence in sentences:
+        sentence = f"{carry} {sentence}".strip() if carry else sentence
+        if len(sentence) < min_chars:
+            carry = sentence
+            continue
+        carry = ""
+        out.append(sentence)
+    if carry:
+        if out:
+            out[-1] = f"{out[-1]} {carry}"
+        else:
+            out.append(carry)
+    return out
 
 
 def edit_distance_at_most(a: str, b: str, limit: int) -> bool:

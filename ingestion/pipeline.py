@@ -221,22 +221,30 @@ def embed_document(
     return DocumentBuild(info, chunks, vectors, sentences, sentence_vectors)
 
 
-def ingest_records(settings: Settings, records: list[dict[str, Any]], embeddings: CampoEmbeddings) -> str:
-    """Index pre-split records (one chunk each: document_id, title, text, …) as a new active version.
+def build_records_version(
+    settings: Settings, records: list[dict[str, Any]], embeddings: CampoEmbeddings
+) -> str:
+    """Index pre-split records as a new active version, skipping the loaders.
 
-    Used by evaluations (e.g. one XQuAD paragraph per document); documents skip the loaders.
+    Each record is one chunk: ``document_id``, ``title``, ``text`` and optional ``section``, ``page``,
+    ``short_title``, ``program``, ``component``, ``fiscal_year``. Records of one document are chunks
+    in order. Used by evaluations (one XQuAD paragraph per document) and tests.
     """
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for rec in records:
+        grouped.setdefault(rec["document_id"], []).append(rec)
     with ingestion_lock(settings):
         garbage_collect(settings)
         cached = CachedEmbeddings(embeddings, settings.embedding_cache_db)
         try:
             builds = {}
-            for rec in records:
-                info = {k: v for k, v in rec.items() if k != "text"}
-                info.setdefault("content_hash", hashlib.sha256(rec["text"].encode()).hexdigest())
-                builds[rec["document_id"]] = embed_document(
-                    info, [(rec["text"], rec.get("section", ""), None)], cached
-                )
+            for doc_id, recs in grouped.items():
+                info = {k: v for k, v in recs[0].items() if k not in ("text", "section", "page", "part")}
+                joined = "\n".join(r["text"] for r in recs)
+                info.setdefault("content_hash", hashlib.sha256(joined.encode()).hexdigest())
+                info.setdefault("ingested_at", _now())
+                pieces = [(r["text"], r.get("section", ""), r.get("page")) for r in recs]
+                builds[doc_id] = embed_document(info, pieces, cached)
             config = _config_key(settings, cached)
             version_id = _write_version(settings, builds, config, cached.model_id, cached.dim, None)
         finally:
