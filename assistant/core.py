@@ -137,13 +137,17 @@ class Assistant:
                     index_version=version.version_id,
                     answerer="llm",
                 )
-        top = version.chunks[hits[0].row]
-        lead = attribution(top)
-        extract = self.answerer.extract(version, hits, question, qv, max(60, budget - len(lead) - 2))
-        row = extract.chunk_rows[0]
-        lead = attribution(version.chunks[row])
-        body = strip_article_lead(extract.body, lead)
-        separator = ":\n" if "\n" in body else ": "
+        room = budget - len(attribution(version.chunks[hits[0].row])) - 2
+        for _ in range(3):  # the chosen passage may have a longer attribution than the first hit
+            extract = self.answerer.extract(version, hits, question, qv, max(40, room))
+            row = extract.chunk_rows[0]
+            lead = attribution(version.chunks[row])
+            body = strip_article_lead(extract.body, lead)
+            separator = ":\n" if "\n" in body else ": "
+            overflow = len(lead) + len(separator) + len(body) - budget
+            if overflow <= 0:
+                break
+            room -= overflow
         hit = next(h for h in hits if h.row == row)
         citations = [self._citation(version, hit, extract.snippets[row])]
         citations += [self._citation(version, h, "") for h in hits[1:3] if h.row != row]

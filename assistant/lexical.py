@@ -24,9 +24,12 @@ class LexicalIndex:
         self._idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
         self._max_idf = float(np.log(1.0 + (n + 0.5) / 0.5))
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
+        self._deletes: dict[str, list[str]] = defaultdict(list)  # one-deletion neighbourhood (SymSpell)
         for term in self.vocab:
-            if len(term) >= 4:
+            if len(term) >= 4 and not term.isdigit():
                 self._by_prefix[term[:2]].append(term)
+                for variant in _deletions(term):
+                    self._deletes[variant].append(term)
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
@@ -55,18 +58,23 @@ class LexicalIndex:
         return terms
 
     def _closest(self, term: str) -> str | None:
+        """A vocabulary term at edit distance 1 (any position), else 2 for long words sharing a prefix."""
         if len(term) < 4 or term.isdigit():
             return None
-        limit = 1 if len(term) < 7 else 2
-        for candidate in self._by_prefix.get(term[:2], ()):
-            if edit_distance_at_most(term, candidate, limit):
-                return candidate
-        # A typo in the first two letters: try the first letter only, distance 1.
-        for prefix, group in self._by_prefix.items():
-            if prefix[0] == term[0] and prefix != term[:2]:
-                for candidate in group:
-                    if edit_distance_at_most(term, candidate, 1):
-                        return candidate
+        candidates: dict[str, int] = {}
+        for variant in (term, *_deletions(term)):
+            for candidate in self._deletes.get(variant, ()):
+                if edit_distance_at_most(term, candidate, 1):
+                    candidates[candidate] = candidates.get(candidate, 0) + 1
+        if term in self._deletes:  # the query word lacks one letter: "ectar" -> "hectar"
+            for candidate in self._deletes[term]:
+                candidates[candidate] = candidates.get(candidate, 0) + 1
+        if candidates:
+            return max(sorted(candidates), key=lambda c: (candidates[c], -abs(len(c) - len(term))))
+        if len(term) >= 7:
+            for candidate in self._by_prefix.get(term[:2], ()):
+                if edit_distance_at_most(term, candidate, 2):
+                    return candidate
         return None
 
     def idf(self, term: str) -> float:
@@ -89,6 +97,10 @@ class LexicalIndex:
         if not terms:
             return np.zeros(n, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+
+
+def _deletions(term: str) -> set[str]:
+    return {term[:i] + term[i + 1 :] for i in range(len(term))}
 
 
 def overlap(question: str, text: str) -> float:

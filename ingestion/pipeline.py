@@ -28,7 +28,6 @@ from assistant.settings import Settings
 from assistant.store import VersionCollection, make_client
 from assistant.text import split_units
 from assistant.versions import FORMAT, MANIFEST, load_jsonl, read_active, read_manifest, versions_dir
-from ingestion.loaders import SUPPORTED_SUFFIXES, LoaderError, is_sidecar, load_document
 from ingestion.publish import garbage_collect, ingestion_lock, switch_active
 from ingestion.report import IngestReport
 
@@ -70,6 +69,8 @@ class DocumentBuild:
 
 
 def discover(paths: Iterable[Path], report: IngestReport) -> list[SourceFile]:
+    from ingestion.loaders import SUPPORTED_SUFFIXES, is_sidecar
+
     found: list[SourceFile] = []
     for raw in paths:
         path = Path(raw)
@@ -178,6 +179,7 @@ def _document_info(src: SourceFile, settings: Settings, meta: dict[str, Any], ti
 
 def build_document(src: SourceFile, settings: Settings, embeddings: CampoEmbeddings) -> DocumentBuild:
     """Load, split and embed one changed document (raises LoaderError on bad input)."""
+    from ingestion.loaders import LoaderError, load_document
     from ingestion.splitter import split_document
 
     doc = load_document(src.path, max_pdf_pages=settings.max_pdf_pages, max_bytes=settings.max_upload_bytes)
@@ -254,6 +256,12 @@ def build_records_version(
     return version_id
 
 
+def lexical_text(chunk: dict[str, Any]) -> str:
+    """What BM25 indexes: the text plus its section, document title and component."""
+    extras = (chunk.get("section"), chunk.get("short_title"), (chunk.get("component") or "").replace("-", " "))
+    return "\n".join([chunk["text"], *(x for x in extras if x)])
+
+
 def _passage_text(chunk: dict[str, Any]) -> str:
     head = " — ".join(x for x in (chunk.get("short_title") or chunk["title"], chunk.get("section")) if x)
     return f"{head}\n{chunk['text']}"
@@ -291,6 +299,8 @@ def _run(
     report: IngestReport,
     progress: ProgressFn | None,
 ) -> None:
+    from ingestion.loaders import LoaderError
+
     previous = _Previous(settings)
     config = _config_key(settings, embeddings)
     reuse_ok = previous.config == config
@@ -419,7 +429,7 @@ def _write_version(
     _write_jsonl(partial / "sentences.jsonl", sentences)
     np.save(partial / "vectors.npy", chunk_matrix)
     np.save(partial / "sentence_vectors.npy", sentence_matrix)
-    LexicalIndex.build([c["text"] + "\n" + (c.get("section") or "") for c in chunks]).save(partial / "bm25")
+    LexicalIndex.build([lexical_text(c) for c in chunks]).save(partial / "bm25")
     if progress:
         progress("escribiendo el índice vectorial", 0, len(chunks))
     collection = VersionCollection(make_client(settings), version_id, None, create=True)

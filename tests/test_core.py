@@ -1,0 +1,114 @@
+"""The core: cited extractive answers, filters, abstention, follow-ups, typos, limits, versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.core import Assistant
+from assistant.embeddings import HashingEmbeddings
+from assistant.errors import EmptyQuestion, QuestionTooLong
+from assistant.models import Filters
+from assistant.sessions import MemorySessionStore
+from tests.conftest import TEST_RECORDS, build_test_index, make_settings
+
+
+def test_answer_cites_the_article_and_keeps_the_list_whole(assistant: Assistant) -> None:
+    answer = assistant.ask("¿qué requisitos piden para cadenas de valor?")
+    assert not answer.abstained
+    assert answer.text.startswith("Según Reglas de Operación 2014, Artículo 8")
+    for item in ("I. Identificación oficial vigente", "II. Comprobante de domicilio", "III. Documento"):
+        assert item in answer.text
+    top = answer.citations[0]
+    assert top.document_id == "reglas-prueba-2014"
+    assert "Artículo 8" in top.section
+    assert top.fiscal_year == 2014
+    assert answer.index_version
+
+
+def test_short_budget_gives_sentences_not_the_whole_chunk(assistant: Assistant) -> None:
+    answer = assistant.ask("cuantas hectareas maximo puedo tener", max_chars=160)
+    assert "20 hectáreas" in answer.text
+    assert len(answer.text) <= 160
+    assert "cinco integrantes" not in answer.text  # the other sentence of the chunk is left out
+
+
+def test_missing_accents_and_typos_still_find_the_rule(assistant: Assistant) -> None:
+    answer = assistant.ask("cuantas ectareas maximo")
+    assert not answer.abstained
+    assert answer.citations[0].section.endswith("Artículo 9")
+    answer = assistant.ask("asta cuando ay bentanilla")
+    assert "31 de marzo" in answer.text
+
+
+def test_filters_restrict_program_year_and_document(assistant: Assistant) -> None:
+    passages = assistant.search("requisitos", filters=Filters(program="pesca"))
+    assert passages and {p.program for p in passages} == {"pesca"}
+    passages = assistant.search("requisitos edad", filters=Filters(fiscal_year=2016))
+    assert passages and {p.fiscal_year for p in passages} == {2016}
+    passages = assistant.search("requisitos", filters=Filters(document_id="reglas-prueba-2014"))
+    assert {p.document_id for p in passages} == {"reglas-prueba-2014"}
+    assert assistant.search("requisitos", filters=Filters(program="no-existe")) == []
+
+
+def test_off_topic_question_abstains_and_says_what_it_covers(assistant: Assistant) -> None:
+    answer = assistant.ask("receta de tamales oaxaqueños")
+    assert answer.abstained
+    assert answer.citations == []
+    assert "No lo encontré en las reglas" in answer.text
+    assert "Lineamientos de pesca de prueba 2014" in answer.text or "propesca" in answer.text.lower()
+
+
+def test_follow_up_uses_the_previous_turn(assistant: Assistant) -> None:
+    first = assistant.ask("¿qué requisitos piden en cadenas de valor?", session_id="chat-1")
+    assert first.citations[0].document_id == "reglas-prueba-2014"
+    follow = assistant.ask("¿y si soy pescador?", session_id="chat-1")
+    assert "requisitos" in follow.query_used
+    assert follow.citations[0].document_id == "pesca-prueba-2014"
+    assert "Permiso de pesca vigente" in follow.text
+    # Another chat does not see chat-1's history.
+    other = assistant.ask("¿y si soy pescador?", session_id="chat-2")
+    assert other.query_used == "¿y si soy pescador?"
+    assistant.forget("chat-1")
+    assert assistant.last_turn("chat-1") is None
+
+
+def test_question_limits(assistant: Assistant) -> None:
+    with pytest.raises(EmptyQuestion):
+        assistant.ask("   ¿? ")
+    with pytest.raises(QuestionTooLong) as exc:
+        assistant.ask("a" * (assistant.settings.max_question_chars + 1))
+    assert "demasiado larga" in exc.value.user_message
+
+
+def test_near_duplicate_chunks_are_collapsed(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    copy = dict(TEST_RECORDS[1], document_id="pesca-copia-2014", title="Copia de pesca")
+    build_test_index(settings, [*TEST_RECORDS, copy])
+    assistant = Assistant(settings, embeddings=HashingEmbeddings(), sessions=MemorySessionStore())
+    passages = assistant.search("monto del apoyo por pescador", k=5)
+    texts = [p.text for p in passages]
+    assert len(texts) == len(set(texts))
+
+
+def test_new_version_is_served_without_restart(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    build_test_index(settings)
+    assistant = Assistant(settings, embeddings=HashingEmbeddings(), sessions=MemorySessionStore())
+    assistant.versions.check_interval = 0
+    first = assistant.ask("monto por pescador").index_version
+    extra = {
+        "document_id": "osc-2014",
+        "title": "Vinculación con OSC 2014",
+        "program": "pidr",
+        "component": "osc",
+        "fiscal_year": 2014,
+        "chunks": [("Artículo 4", "Artículo 4. Las organizaciones de la sociedad civil deberán estar inscritas "
+                    "en el registro federal de organizaciones.")],
+    }
+    build_test_index(settings, [*TEST_RECORDS, extra])
+    answer = assistant.ask("registro federal de organizaciones de la sociedad civil")
+    assert answer.index_version != first
+    assert answer.citations[0].document_id == "osc-2014"
+    assert {d.document_id for d in assistant.documents()} >= {"osc-2014", "reglas-prueba-2014"}
