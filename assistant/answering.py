@@ -84,7 +84,8 @@ def _trim(text: str, budget: int, question: str) -> str:
             if len(candidate) + 2 > budget:
                 break
             window = candidate
-            score = overlap(question, window) + 0.001 * len(window) / budget
+            score = overlap(question, window) + 0.1 * answer_type_match(question, window)
+            score += 0.001 * len(window) / budget
             if score > best_score:
                 best, best_score = window, score
     if not best:

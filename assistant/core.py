@@ -91,7 +91,7 @@ class Assistant:
         confidence = 1 / (1 + math.exp(-12 * (evidence - self.settings.abstain_threshold)))
         if not hits or evidence < self.settings.abstain_threshold:
             answer = Answer(
-                text=self.abstention_text(version),
+                text=self.abstention_text(budget),
                 abstained=True,
                 confidence=round(1 - confidence, 3),
                 citations=[],
@@ -237,14 +237,19 @@ class Assistant:
                 names.append(name)
         return names
 
-    def abstention_text(self, version: IndexVersion) -> str:
-        topics = self.topics()
-        listed = "; ".join(topics[:8])
-        return (
-            "No lo encontré en las reglas que tengo cargadas, así que prefiero no adivinar. "
-            + (f"Puedo responder sobre: {listed}. " if listed else "")
-            + "Para su caso, pregunte en la ventanilla de su estado o en la oficina del programa."
-        )
+    def abstention_text(self, budget: int | None = None) -> str:
+        """The honest 'not in the rules' answer: what is covered and whom to ask, within the budget."""
+        head = "No lo encontré en las reglas que tengo cargadas, así que prefiero no adivinar. "
+        tail = "Para su caso, pregunte en la ventanilla de su estado o en la oficina del programa."
+        room = (budget or self.settings.answer_max_chars) - len(head) - len(tail)
+        listed: list[str] = []
+        for topic in self.topics():
+            candidate = "Puedo responder sobre: " + "; ".join([*listed, topic]) + ". "
+            if len(candidate) > room:
+                break
+            listed.append(topic)
+        middle = ("Puedo responder sobre: " + "; ".join(listed) + ". ") if listed else ""
+        return head + middle + tail
 
     # --- helpers --------------------------------------------------------------------------
     @staticmethod
