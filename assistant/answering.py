@@ -24,15 +24,26 @@ _NUMBER_WORDS = (
 )
 _QUESTION_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     # how many / how much / percentage -> a number
-    (re.compile(r"\bcu[aá]nt[oa]s?\b|\bmonto\b|\bporcentaje\b|\bqu[eé] cantidad\b|\bqu[eé] edad\b", re.I),
-     re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I)),
+    (
+        re.compile(r"\bcu[aá]nt[oa]s?\b|\bmonto\b|\bporcentaje\b|\bqu[eé] cantidad\b|\bqu[eé] edad\b", re.I),
+        re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
+    ),
     # when / which year / until when -> a year, a month or a date
-    (re.compile(r"\bcu[aá]ndo\b|\bqu[eé] (?:año|fecha|d[ií]a|mes|siglo|d[eé]cada)\b|\bplazo\b", re.I),
-     re.compile(r"\b(?:1\d{3}|20\d\d)\b|\b(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
-                r"octubre|noviembre|diciembre|siglo|d[ií]as? h[aá]biles)\b", re.I)),
+    (
+        re.compile(r"\bcu[aá]ndo\b|\bqu[eé] (?:año|fecha|d[ií]a|mes|siglo|d[eé]cada)\b|\bplazo\b", re.I),
+        re.compile(
+            r"\b(?:1\d{3}|20\d\d)\b|\b(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
+            r"octubre|noviembre|diciembre|siglo|d[ií]as? h[aá]biles)\b",
+            re.I,
+        ),
+    ),
     # who / where / which (name) -> a capitalized name
-    (re.compile(r"\bqui[eé]n(?:es)?\b|\bd[oó]nde\b|\bqu[eé] (?:ciudad|pa[ií]s|lugar|equipo|empresa)\b", re.I),
-     re.compile(r"(?<=[a-záéíóúñ,;] )[A-ZÁÉÍÓÚÑ][\wáéíóúñ]+")),
+    (
+        re.compile(
+            r"\bqui[eé]n(?:es)?\b|\bd[oó]nde\b|\bqu[eé] (?:ciudad|pa[ií]s|lugar|equipo|empresa)\b", re.I
+        ),
+        re.compile(r"(?<=[a-záéíóúñ,;] )[A-ZÁÉÍÓÚÑ][\wáéíóúñ]+"),
+    ),
 ]
 
 
@@ -147,7 +158,9 @@ class ExtractiveAnswerer:
             dense = version.sentence_vectors[idx] @ qv
             for i, sim in zip(idx, dense, strict=True):
                 text = version.sentences[i]["text"]
-                lexical = version.lexical.weighted_overlap(terms, text) if self.idf else overlap(question, text)
+                lexical = (
+                    version.lexical.weighted_overlap(terms, text) if self.idf else overlap(question, text)
+                )
                 score = self.weights.dense * float(sim) + self.weights.lexical * lexical
                 if self.weights.answer_type:
                     score += self.weights.answer_type * answer_type_match(question, text)

@@ -82,13 +82,17 @@ def cmd_index(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     manifest = read_manifest(index_dir, active)
     if args.json:
-        print(json.dumps({"active": active, "manifest": manifest, "history": read_history(index_dir)}, indent=1))
+        print(
+            json.dumps({"active": active, "manifest": manifest, "history": read_history(index_dir)}, indent=1)
+        )
         return 0
     print(f"Versión activa: {active} (creada {manifest['created_at']}, modelo {manifest['embedding_model']})")
     print(f"Documentos: {len(manifest['documents'])}, fragmentos: {manifest['chunks']}")
     for d in manifest["documents"]:
         year = d.get("fiscal_year") or "—"
-        print(f"  - {d['document_id']:<40} {year!s:>5}  {d.get('chunks', 0):>4} fragmentos  {d['title'][:60]}")
+        print(
+            f"  - {d['document_id']:<40} {year!s:>5}  {d.get('chunks', 0):>4} fragmentos  {d['title'][:60]}"
+        )
     others = [v for v in complete_versions(index_dir) if v != active]
     if others:
         print("Versiones disponibles para rollback: " + ", ".join(reversed(others)))
@@ -135,7 +139,11 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
             print("Listo, empecemos de nuevo.")
             continue
         if line == "/fuente":
-            print(last.citations[0].text if last and last.citations else "Todavía no hay una fuente que mostrar.")
+            print(
+                last.citations[0].text
+                if last and last.citations
+                else "Todavía no hay una fuente que mostrar."
+            )
             continue
         try:
             last = assistant.ask(line, session_id=session)
@@ -152,7 +160,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.port
     _ensure_index(settings)
     if args.workers > 1:
-        uvicorn.run("assistant.api.app:app_from_env", factory=True, host=host, port=port, workers=args.workers)
+        uvicorn.run(
+            "assistant.api.app:app_from_env", factory=True, host=host, port=port, workers=args.workers
+        )
     else:
         from assistant.api.app import create_app
 
@@ -192,7 +202,9 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         if not path.exists():
             print(f"No encuentro el archivo de XQuAD: {path}", file=sys.stderr)
             return 1
-        result = evaluation.run_xquad(path, settings, max_chars=args.max_chars, log=lambda m: print(m, file=sys.stderr))
+        result = evaluation.run_xquad(
+            path, settings, max_chars=args.max_chars, log=lambda m: print(m, file=sys.stderr)
+        )
     else:
         assistant = _make_assistant(settings)
         result = evaluation.run_sample_questions(assistant, Path(args.path))
@@ -278,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = get_settings()
-    except Exception as exc:  # noqa: BLE001 - pydantic's message names the bad variable
+    except Exception as exc:
         print(f"Configuración inválida: {exc}", file=sys.stderr)
         return 2
     _setup_logging(settings)

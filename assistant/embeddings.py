@@ -96,7 +96,10 @@ class SentenceTransformerEmbeddings(CampoEmbeddings):
                 user_message="Instale el extra [st]: pip install torch==2.13.0 && pip install -e '.[st]'",
             ) from exc
         self._model = SentenceTransformer(model_name_or_path, device="cpu")
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         self.dim = int(get_dim() or 0)
         self.model_id = f"st-{Path(model_name_or_path).name}-{self.dim}"
         self._lock = threading.Lock()

@@ -106,8 +106,12 @@ def abstention_report(inside: list[float], outside: list[float], threshold: floa
         fp = sum(s < t for s in inside)
         fn = len(outside) - tp
         f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-        return {"answered_in_scope": round(answered_in, 4), "abstained_out_of_scope": round(abstained_out, 4),
-                "f1": round(f1, 4), "threshold": round(t, 4)}
+        return {
+            "answered_in_scope": round(answered_in, 4),
+            "abstained_out_of_scope": round(abstained_out, 4),
+            "f1": round(f1, 4),
+            "threshold": round(t, 4),
+        }
 
     grid = np.unique(np.round(np.array(inside + outside), 4))
     best = max((at(float(t)) for t in grid), key=lambda r: (r["f1"], -abs(r["threshold"] - threshold)))
@@ -125,8 +129,11 @@ def run_xquad(
     """The full XQuAD-es development evaluation (retrieval, answers, abstention, latency)."""
     emb = embeddings or make_embeddings(settings)
     articles = load_xquad(xquad_path, DEV_ARTICLES)
-    result: dict[str, Any] = {"embeddings": emb.model_id, "fusion": settings.fusion,
-                              "dense_weight": settings.dense_weight}
+    result: dict[str, Any] = {
+        "embeddings": emb.model_id,
+        "fusion": settings.fusion,
+        "dense_weight": settings.dense_weight,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         s_all = settings.model_copy(update={"data_dir": Path(tmp) / "all"})
         records, questions = xquad_records(articles)
@@ -136,7 +143,9 @@ def run_xquad(
         for mode in ("hybrid", "dense", "lexical"):
             result[f"retrieval_{mode}"] = retrieval_metrics(assistant, questions, mode)
             log(f"retrieval {mode}: {result[f'retrieval_{mode}']}")
-        rrf = Assistant(s_all.model_copy(update={"fusion": "rrf"}), embeddings=emb, sessions=MemorySessionStore())
+        rrf = Assistant(
+            s_all.model_copy(update={"fusion": "rrf"}), embeddings=emb, sessions=MemorySessionStore()
+        )
         result["retrieval_rrf"] = retrieval_metrics(rrf, questions, "hybrid")
         log(f"retrieval rrf: {result['retrieval_rrf']}")
         assistant.ask(questions[0]["q"])  # warm-up
@@ -171,7 +180,9 @@ def run_sample_questions(assistant: Assistant, questions_path: Path) -> dict[str
         r5 += q["document"] in docs
         if hits:
             top = version.chunks[hits[0].row]
-            sec1 += docs[0] == q["document"] and fold(q.get("section", "")) in fold(top.get("section", "") + top["text"])
+            sec1 += docs[0] == q["document"] and fold(q.get("section", "")) in fold(
+                top.get("section", "") + top["text"]
+            )
         answer = assistant.ask(q["q"])
         answered += not answer.abstained
         ok = not answer.abstained and fold(str(q.get("answer", ""))) in fold(answer.text)

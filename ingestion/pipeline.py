@@ -258,7 +258,11 @@ def build_records_version(
 
 def lexical_text(chunk: dict[str, Any]) -> str:
     """What BM25 indexes: the text plus its section, document title and component."""
-    extras = (chunk.get("section"), chunk.get("short_title"), (chunk.get("component") or "").replace("-", " "))
+    extras = (
+        chunk.get("section"),
+        chunk.get("short_title"),
+        (chunk.get("component") or "").replace("-", " "),
+    )
     return "\n".join([chunk["text"], *(x for x in extras if x)])
 
 

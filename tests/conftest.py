@@ -12,10 +12,10 @@ import pytest
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from assistant.core import Assistant  # noqa: E402
-from assistant.embeddings import HashingEmbeddings  # noqa: E402
-from assistant.sessions import MemorySessionStore  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from assistant.core import Assistant
+from assistant.embeddings import HashingEmbeddings
+from assistant.sessions import MemorySessionStore
+from assistant.settings import Settings
 
 # A tiny rules corpus as pre-split chunks (section, text): enough for retrieval, answers and filters.
 TEST_RECORDS: list[dict[str, Any]] = [
@@ -27,14 +27,23 @@ TEST_RECORDS: list[dict[str, Any]] = [
         "component": "cadenas-valor",
         "fiscal_year": 2014,
         "chunks": [
-            ("Capítulo II > Artículo 8", "Artículo 8. Requisitos. Los solicitantes deberán presentar:\n"
-             "I. Identificación oficial vigente;\nII. Comprobante de domicilio;\n"
-             "III. Documento que acredite la posesión de la tierra."),
-            ("Capítulo II > Artículo 9", "Artículo 9. Superficie. Podrán participar productores con una "
-             "superficie máxima de 20 hectáreas (cifra ilustrativa). Los grupos deberán tener al menos cinco "
-             "integrantes."),
-            ("Capítulo III > Artículo 12", "Artículo 12. Ventanillas. Las ventanillas abrirán del 1 de febrero "
-             "al 31 de marzo (fecha ilustrativa). Cada solicitud recibe un folio de seguimiento."),
+            (
+                "Capítulo II > Artículo 8",
+                "Artículo 8. Requisitos. Los solicitantes deberán presentar:\n"
+                "I. Identificación oficial vigente;\nII. Comprobante de domicilio;\n"
+                "III. Documento que acredite la posesión de la tierra.",
+            ),
+            (
+                "Capítulo II > Artículo 9",
+                "Artículo 9. Superficie. Podrán participar productores con una "
+                "superficie máxima de 20 hectáreas (cifra ilustrativa). Los grupos deberán tener al menos cinco "
+                "integrantes.",
+            ),
+            (
+                "Capítulo III > Artículo 12",
+                "Artículo 12. Ventanillas. Las ventanillas abrirán del 1 de febrero "
+                "al 31 de marzo (fecha ilustrativa). Cada solicitud recibe un folio de seguimiento.",
+            ),
         ],
     },
     {
@@ -45,10 +54,16 @@ TEST_RECORDS: list[dict[str, Any]] = [
         "component": "propesca",
         "fiscal_year": 2014,
         "chunks": [
-            ("Artículo 5", "Artículo 5. Requisitos para pescadores. Los pescadores deberán presentar:\n"
-             "I. Permiso de pesca vigente;\nII. Constancia de la cooperativa;\nIII. Identificación oficial."),
-            ("Artículo 6", "Artículo 6. Monto. El apoyo es de 8,000 pesos por pescador, previo curso de "
-             "capacitación de tres a cinco días."),
+            (
+                "Artículo 5",
+                "Artículo 5. Requisitos para pescadores. Los pescadores deberán presentar:\n"
+                "I. Permiso de pesca vigente;\nII. Constancia de la cooperativa;\nIII. Identificación oficial.",
+            ),
+            (
+                "Artículo 6",
+                "Artículo 6. Monto. El apoyo es de 8,000 pesos por pescador, previo curso de "
+                "capacitación de tres a cinco días.",
+            ),
         ],
     },
     {
@@ -59,8 +74,11 @@ TEST_RECORDS: list[dict[str, Any]] = [
         "component": "pae",
         "fiscal_year": 2016,
         "chunks": [
-            ("Artículo 3", "Artículo 3. Movilidad laboral. Pueden participar jornaleros agrícolas de 20 a 69 "
-             "años de edad con escolaridad máxima de secundaria."),
+            (
+                "Artículo 3",
+                "Artículo 3. Movilidad laboral. Pueden participar jornaleros agrícolas de 20 a 69 "
+                "años de edad con escolaridad máxima de secundaria.",
+            ),
         ],
     },
 ]

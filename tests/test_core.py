@@ -104,8 +104,13 @@ def test_new_version_is_served_without_restart(tmp_path: Path) -> None:
         "program": "pidr",
         "component": "osc",
         "fiscal_year": 2014,
-        "chunks": [("Artículo 4", "Artículo 4. Las organizaciones de la sociedad civil deberán estar inscritas "
-                    "en el registro federal de organizaciones.")],
+        "chunks": [
+            (
+                "Artículo 4",
+                "Artículo 4. Las organizaciones de la sociedad civil deberán estar inscritas "
+                "en el registro federal de organizaciones.",
+            )
+        ],
     }
     build_test_index(settings, [*TEST_RECORDS, extra])
     answer = assistant.ask("registro federal de organizaciones de la sociedad civil")

@@ -189,7 +189,9 @@ SLOW_INGEST = textwrap.dedent(
 )
 
 
-def test_sigkill_during_ingestion_keeps_the_previous_version(corpus_settings: Settings, tmp_path: Path) -> None:
+def test_sigkill_during_ingestion_keeps_the_previous_version(
+    corpus_settings: Settings, tmp_path: Path
+) -> None:
     before = ingest(corpus_settings, embeddings=HashingEmbeddings()).version
     expected_docs = 2
     for i in range(3):
