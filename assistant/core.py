@@ -129,8 +129,11 @@ class Assistant:
             result = self.llm.answer(question, passages, max_chars=budget)
             if result is not None:
                 citations = [self._citation(version, hits[i], passages[i].text[:300]) for i in result.cited]
+                # Renumber markers so that [n] in the text is citations[n-1].
+                order = {old + 1: new + 1 for new, old in enumerate(result.cited)}
+                text = re.sub(r"\[(\d+)\]", lambda m: f"[{order.get(int(m.group(1)), m.group(1))}]", result.text)
                 return Answer(
-                    text=result.text,
+                    text=text,
                     abstained=False,
                     confidence=round(confidence, 3),
                     citations=citations,
