@@ -9,7 +9,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from assistant.text import analyze, edit_distance_at_most, fold, tokens
+from assistant.text import STOPWORDS, analyze, edit_distance_at_most, fold, near_stopword, stem, tokens
 
 
 class LexicalIndex:
@@ -47,15 +47,30 @@ class LexicalIndex:
 
     def query_terms(self, question: str) -> list[str]:
         """Analyzed terms of a question; unknown terms are mapped to a close vocabulary term (typos)."""
+        return self.analyze_query(question)[0]
+
+    def analyze_query(self, question: str) -> tuple[list[str], float]:
+        """(terms, unknown share): terms mapped to the vocabulary (typos fixed), and the share of the
+        question's content words the index has never seen. A misspelt stopword ("asta", "ay") counts
+        as neither."""
         terms: list[str] = []
-        for term in analyze(question):
+        unknown = content = 0
+        for word in tokens(question):
+            if word in STOPWORDS or (len(word) <= 1 and not word.isdigit()):
+                continue
+            if near_stopword(word):
+                continue
+            content += 1
+            term = stem(word)
             if term in self.vocab:
                 terms.append(term)
                 continue
             fixed = self._closest(term)
             if fixed:
                 terms.append(fixed)
-        return terms
+            else:
+                unknown += 1
+        return terms, (unknown / content if content else 1.0)
 
     def _closest(self, term: str) -> str | None:
         """A vocabulary term at edit distance 1 (any position), else 2 for long words sharing a prefix."""

@@ -18,6 +18,7 @@ class Hit:
     score: float  # fused score used for ranking
     dense: float  # cosine similarity of query and chunk
     lexical: float  # BM25 score normalized by the best BM25 score among candidates
+    chunk_dense: float = 0.0  # cosine of query and the whole chunk (before the best-unit maximum)
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Retrieval:
     query_vector: np.ndarray
     terms: list[str]
     bm25_max: float = 0.0  # best raw BM25 score among the (filtered) chunks
+    unknown_share: float = 0.0  # share of the question's terms the index has never seen (even with typos)
 
 
 class HybridRetriever:
@@ -39,7 +41,9 @@ class HybridRetriever:
         fusion: str = "weighted",
         dense_weight: float = 0.5,
         near_duplicate: float = 0.97,
+        unit_max: bool = True,
     ) -> None:
+        self.unit_max = unit_max
         self.embeddings = embeddings
         self.candidate_k = candidate_k
         self.fusion = fusion
@@ -61,7 +65,7 @@ class HybridRetriever:
         mask = version.mask(filters)
         n = len(version.chunks)
         qv = query_vector if query_vector is not None else self.embeddings.embed_query_vector(query)
-        terms = version.lexical.query_terms(query)
+        terms, unknown = version.lexical.analyze_query(query)
         candidates: set[int] = set()
         dense_rank: dict[int, int] = {}
         if mode in ("hybrid", "dense") and n:
@@ -82,10 +86,18 @@ class HybridRetriever:
                     lex_rank[int(row)] = rank
                     candidates.add(int(row))
         if not candidates:
-            return Retrieval([], qv, terms)
+            return Retrieval([], qv, terms, 0.0, unknown)
         bm25_max = float(bm25.max(initial=0.0))
         rows = np.array(sorted(candidates))
         dense = version.vectors[rows] @ qv
+        chunk_dense = dense.copy()
+        if self.unit_max and len(version.sentence_vectors):
+            # A long chunk (a table, a long list) is as relevant as its best sentence or row.
+            unit_sims = version.sentence_vectors @ qv
+            best_unit = np.array(
+                [max((float(unit_sims[i]) for i in version.sentences_of_chunk[r]), default=-1.0) for r in rows]
+            )
+            dense = np.maximum(dense, best_unit)
         lex = bm25[rows]
         lex_norm = lex / lex.max() if lex.max() > 0 else np.zeros_like(lex)
         if mode == "dense":
@@ -108,10 +120,10 @@ class HybridRetriever:
             row = int(rows[i])
             if any(float(version.vectors[row] @ version.vectors[h.row]) >= self.near_duplicate for h in hits):
                 continue  # near-duplicate of a better chunk (same rule restated, repeated annex)
-            hits.append(Hit(row, float(fused[i]), float(dense[i]), float(lex_norm[i])))
+            hits.append(Hit(row, float(fused[i]), float(dense[i]), float(lex_norm[i]), float(chunk_dense[i])))
             if len(hits) >= k:
                 break
-        return Retrieval(hits, qv, terms, bm25_max)
+        return Retrieval(hits, qv, terms, bm25_max, unknown)
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         0.7, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion (BM25 gets the rest)."
     )
     abstain_threshold: float = Field(
-        0.866,
+        0.86,
         description="Minimum evidence score to answer; below it the assistant says the rules don't cover "
         "the question. Calibrated by `campo eval xquad` (see docs/benchmarks.md).",
     )

@@ -10,6 +10,9 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_SPANISH
 
+# Bump when the analyzer or the unit splitter changes: the next ingestion then rebuilds every document.
+ANALYZER_VERSION = 2
+
 _TOKEN = re.compile(r"[a-z0-9ñ]+")
 # Words that carry no topic in questions ("¿qué necesito para…?") beyond the stock list.
 _EXTRA_STOPWORDS = {
@@ -77,13 +80,21 @@ def tokens(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=50_000)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     return str(_stemmer().stemWord(word))
 
 
 def analyze(text: str) -> list[str]:
     """The BM25 analyzer: fold, tokenize, drop stopwords and 1-char tokens, Spanish Snowball stem."""
-    return [_stem(t) for t in tokens(text) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
+    return [stem(t) for t in tokens(text) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
+
+
+_STOPWORD_DELETIONS = frozenset(w[:i] + w[i + 1 :] for w in STOPWORDS if len(w) >= 3 for i in range(len(w)))
+
+
+def near_stopword(word: str) -> bool:
+    """'asta' (hasta) or 'ay' (hay): a stopword with one letter missing, common in typed questions."""
+    return len(word) <= 5 and word in _STOPWORD_DELETIONS
 
 
 # --- Sentences and list items -------------------------------------------------------------

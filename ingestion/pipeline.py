@@ -26,7 +26,7 @@ from assistant.embeddings import CachedEmbeddings, CampoEmbeddings, make_embeddi
 from assistant.lexical import LexicalIndex
 from assistant.settings import Settings
 from assistant.store import VersionCollection, make_client
-from assistant.text import split_units
+from assistant.text import ANALYZER_VERSION, split_units
 from assistant.versions import FORMAT, MANIFEST, load_jsonl, read_active, read_manifest, versions_dir
 from ingestion.publish import garbage_collect, ingestion_lock, switch_active
 from ingestion.report import IngestReport
@@ -98,6 +98,7 @@ def _config_key(settings: Settings, embeddings: CampoEmbeddings) -> str:
     return json.dumps(
         {
             "splitter": SPLITTER_VERSION,
+            "analyzer": ANALYZER_VERSION,
             "max": settings.chunk_max_chars,
             "min": settings.chunk_min_chars,
             "model": embeddings.model_id,

@@ -96,20 +96,18 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def build_test_index(settings: Settings, records: list[dict[str, Any]] | None = None) -> str:
+def build_test_index(
+    settings: Settings, records: list[dict[str, Any]] | None = None, embeddings: Any = None
+) -> str:
     """Write TEST_RECORDS (or ``records``) as a real index version (real Chroma, real BM25)."""
     flat: list[dict[str, Any]] = []
     for doc in records or TEST_RECORDS:
         for i, (section, text) in enumerate(doc["chunks"]):
             meta = {k: v for k, v in doc.items() if k != "chunks"}
             flat.append(dict(meta, document_id=doc["document_id"], section=section, text=text, part=i))
-    return _ingest_multi_chunk(settings, flat)
-
-
-def _ingest_multi_chunk(settings: Settings, flat: list[dict[str, Any]]) -> str:
     from ingestion.pipeline import build_records_version
 
-    return build_records_version(settings, flat, HashingEmbeddings())
+    return build_records_version(settings, flat, embeddings or HashingEmbeddings())
 
 
 @pytest.fixture

@@ -34,12 +34,41 @@ def test_short_budget_gives_sentences_not_the_whole_chunk(assistant: Assistant) 
     assert "cinco integrantes" not in answer.text  # the other sentence of the chunk is left out
 
 
-def test_missing_accents_and_typos_still_find_the_rule(assistant: Assistant) -> None:
-    answer = assistant.ask("cuantas ectareas maximo")
+@pytest.fixture(scope="module")
+def e5_assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    """The real default model. The threshold is calibrated for this 6-chunk index (BM25 scores and the
+    vocabulary of a tiny index are smaller than a real corpus's; see docs/benchmarks.md)."""
+    from assistant.embeddings import E5Embeddings
+
+    settings = make_settings(tmp_path_factory.mktemp("e5"), embeddings="e5", abstain_threshold=0.76)
+    emb = E5Embeddings()
+    build_test_index(settings, embeddings=emb)
+    return Assistant(settings, embeddings=emb, sessions=MemorySessionStore())
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("cuantas ectareas maximo puedo tener", "20 hectáreas"),
+        ("asta cuando ay bentanilla", "31 de marzo"),
+        ("cuanto le dan a cada pescadr", "8,000 pesos"),
+        ("QUE REQUICITOS PIDEN", "Identificación oficial vigente"),
+    ],
+)
+def test_missing_accents_and_typos_still_find_the_rule(
+    e5_assistant: Assistant, question: str, expected: str
+) -> None:
+    answer = e5_assistant.ask(question)
     assert not answer.abstained
-    assert answer.citations[0].section.endswith("Artículo 9")
-    answer = assistant.ask("asta cuando ay bentanilla")
-    assert "31 de marzo" in answer.text
+    assert expected in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["receta de mole poblano", "quien gano el clasico america chivas", "como saco una credencial para votar"],
+)
+def test_default_model_abstains_off_topic(e5_assistant: Assistant, question: str) -> None:
+    assert e5_assistant.ask(question).abstained
 
 
 def test_filters_restrict_program_year_and_document(assistant: Assistant) -> None:

@@ -27,7 +27,9 @@ def make_assistant(tmp_path: Path, base_url: str) -> Assistant:
 def test_llm_answer_with_valid_citation_is_used(tmp_path: Path) -> None:
     with FakeOpenAIServer() as srv:
         assistant = make_assistant(tmp_path, srv.base_url)
-        srv.enqueue(FakeReply("Debe presentar identificación oficial vigente y comprobante de domicilio [1]."))
+        srv.enqueue(
+            FakeReply("Debe presentar identificación oficial vigente y comprobante de domicilio [1].")
+        )
         answer = assistant.ask("¿qué requisitos piden en cadenas de valor?")
         assert answer.answerer == "llm"
         assert "identificación oficial" in answer.text
