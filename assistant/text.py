@@ -11,7 +11,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_SPANISH
 
 # Bump when the analyzer or the unit splitter changes: the next ingestion then rebuilds every document.
-ANALYZER_VERSION = 2
+ANALYZER_VERSION = 3
 
 _TOKEN = re.compile(r"[a-z0-9ñ]+")
 # Words that carry no topic in questions ("¿qué necesito para…?") beyond the stock list.
@@ -173,13 +173,16 @@ def split_units(text: str) -> list[tuple[str, bool]]:
     return units
 
 
+_ARTICLE_HEADING = re.compile(r"^\**\s*Art[íi]culo\s+\d+\w*\.?\**\s+[^.:]{0,80}\.$", re.IGNORECASE)
+
+
 def _merge_fragments(sentences: list[str], min_chars: int = 25) -> list[str]:
     """Glue headings like 'Artículo 8.' or 'Requisitos.' to the sentence that follows them."""
     out: list[str] = []
     carry = ""
     for sentence in sentences:
         sentence = f"{carry} {sentence}".strip() if carry else sentence
-        if len(sentence) < min_chars:
+        if len(sentence) < min_chars or (len(sentence) < 90 and _ARTICLE_HEADING.match(sentence)):
             carry = sentence
             continue
         carry = ""
