@@ -13,6 +13,7 @@ import numpy as np
 
 from assistant.lexical import overlap
 from assistant.retrieval import Hit
+from assistant.text import is_heading_unit
 from assistant.versions import IndexVersion
 
 ELLIPSIS = "…"
@@ -196,13 +197,17 @@ class ExtractiveAnswerer:
             if used + length > budget:
                 if i != best:
                     continue
-                group = [i]  # the enumeration doesn't fit: the best unit alone (trimmed below)
-                length = len(sentences[i]["text"]) + 1
+                # The enumeration doesn't fit: the best unit alone (with what a heading introduces),
+                # trimmed below.
+                group = group[:2] if is_heading_unit(sentences[i]["text"]) else [i]
+                length = sum(len(sentences[u]["text"]) + 1 for u in group)
             chosen.extend(group)
             used += length
             groups += 1
         chosen.sort()
         pieces = [sentences[i]["text"] for i in chosen]
+        if len(pieces) == 2 and used > budget and is_heading_unit(pieces[0]):
+            pieces = [f"{pieces[0]} {pieces[1]}"]
         if len(pieces) == 1:
             pieces = [_trim(pieces[0], budget, question)]
         elif used > budget:
@@ -217,6 +222,9 @@ class ExtractiveAnswerer:
         chunk = sentences[best]["chunk"]
         units = version.sentences_of_chunk[chunk]
         pos = units.index(best)
+        if is_heading_unit(sentences[best]["text"]) and pos + 1 < len(units):
+            # A heading is not an answer: take what it introduces (and its list, if any).
+            return [best, *ExtractiveAnswerer._with_enumeration(version, units[pos + 1])]
         start = pos
         if sentences[best]["list"]:
             while start > 0 and sentences[units[start - 1]]["list"]:

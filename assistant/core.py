@@ -139,7 +139,9 @@ class Assistant:
                 citations = [self._citation(version, hits[i], passages[i].text[:300]) for i in result.cited]
                 # Renumber markers so that [n] in the text is citations[n-1].
                 order = {old + 1: new + 1 for new, old in enumerate(result.cited)}
-                text = re.sub(r"\[(\d+)\]", lambda m: f"[{order.get(int(m.group(1)), m.group(1))}]", result.text)
+                text = re.sub(
+                    r"\[(\d+)\]", lambda m: f"[{order.get(int(m.group(1)), m.group(1))}]", result.text
+                )
                 return Answer(
                     text=text,
                     abstained=False,

@@ -95,7 +95,10 @@ class HybridRetriever:
             # A long chunk (a table, a long list) is as relevant as its best sentence or row.
             unit_sims = version.sentence_vectors @ qv
             best_unit = np.array(
-                [max((float(unit_sims[i]) for i in version.sentences_of_chunk[r]), default=-1.0) for r in rows]
+                [
+                    max((float(unit_sims[i]) for i in version.sentences_of_chunk[r]), default=-1.0)
+                    for r in rows
+                ]
             )
             dense = np.maximum(dense, best_unit)
         lex = bm25[rows]

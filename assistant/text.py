@@ -11,7 +11,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_SPANISH
 
 # Bump when the analyzer or the unit splitter changes: the next ingestion then rebuilds every document.
-ANALYZER_VERSION = 3
+ANALYZER_VERSION = 4
 
 _TOKEN = re.compile(r"[a-z0-9ñ]+")
 # Words that carry no topic in questions ("¿qué necesito para…?") beyond the stock list.
@@ -173,7 +173,12 @@ def split_units(text: str) -> list[tuple[str, bool]]:
     return units
 
 
-_ARTICLE_HEADING = re.compile(r"^\**\s*Art[íi]culo\s+\d+\w*\.?\**\s+[^.:]{0,80}\.$", re.IGNORECASE)
+ARTICLE_HEADING = re.compile(r"^\**\s*Art[íi]culo\s+\d+\w*\.?\**\s+[^.:]{0,80}\.$", re.IGNORECASE)
+
+
+def is_heading_unit(unit: str) -> bool:
+    """'Artículo 8. Requisitos de la organización.': a title, not an answer by itself."""
+    return len(unit) < 100 and bool(ARTICLE_HEADING.match(unit))
 
 
 def _merge_fragments(sentences: list[str], min_chars: int = 25) -> list[str]:
@@ -182,7 +187,7 @@ def _merge_fragments(sentences: list[str], min_chars: int = 25) -> list[str]:
     carry = ""
     for sentence in sentences:
         sentence = f"{carry} {sentence}".strip() if carry else sentence
-        if len(sentence) < min_chars or (len(sentence) < 90 and _ARTICLE_HEADING.match(sentence)):
+        if len(sentence) < min_chars:
             carry = sentence
             continue
         carry = ""

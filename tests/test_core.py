@@ -14,8 +14,20 @@ from assistant.sessions import MemorySessionStore
 from tests.conftest import TEST_RECORDS, build_test_index, make_settings
 
 
-def test_answer_cites_the_article_and_keeps_the_list_whole(assistant: Assistant) -> None:
-    answer = assistant.ask("¿qué requisitos piden para cadenas de valor?")
+@pytest.fixture(scope="module")
+def e5_assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    """The real default model. The threshold is calibrated for this 6-chunk index (BM25 scores and the
+    vocabulary of a tiny index are smaller than a real corpus's; see docs/benchmarks.md)."""
+    from assistant.embeddings import E5Embeddings
+
+    settings = make_settings(tmp_path_factory.mktemp("e5"), embeddings="e5", abstain_threshold=0.76)
+    emb = E5Embeddings()
+    build_test_index(settings, embeddings=emb)
+    return Assistant(settings, embeddings=emb, sessions=MemorySessionStore())
+
+
+def test_answer_cites_the_article_and_keeps_the_list_whole(e5_assistant: Assistant) -> None:
+    answer = e5_assistant.ask("¿qué requisitos piden para cadenas de valor?")
     assert not answer.abstained
     assert answer.text.startswith("Según Reglas de Operación 2014, Artículo 8")
     for item in ("I. Identificación oficial vigente", "II. Comprobante de domicilio", "III. Documento"):
@@ -32,18 +44,6 @@ def test_short_budget_gives_sentences_not_the_whole_chunk(assistant: Assistant) 
     assert "20 hectáreas" in answer.text
     assert len(answer.text) <= 160
     assert "cinco integrantes" not in answer.text  # the other sentence of the chunk is left out
-
-
-@pytest.fixture(scope="module")
-def e5_assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    """The real default model. The threshold is calibrated for this 6-chunk index (BM25 scores and the
-    vocabulary of a tiny index are smaller than a real corpus's; see docs/benchmarks.md)."""
-    from assistant.embeddings import E5Embeddings
-
-    settings = make_settings(tmp_path_factory.mktemp("e5"), embeddings="e5", abstain_threshold=0.76)
-    emb = E5Embeddings()
-    build_test_index(settings, embeddings=emb)
-    return Assistant(settings, embeddings=emb, sessions=MemorySessionStore())
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,8 @@ def test_off_topic_question_abstains_and_says_what_it_covers(assistant: Assistan
     assert "Lineamientos de pesca de prueba 2014" in answer.text or "propesca" in answer.text.lower()
 
 
-def test_follow_up_uses_the_previous_turn(assistant: Assistant) -> None:
+def test_follow_up_uses_the_previous_turn(e5_assistant: Assistant) -> None:
+    assistant = e5_assistant
     first = assistant.ask("¿qué requisitos piden en cadenas de valor?", session_id="chat-1")
     assert first.citations[0].document_id == "reglas-prueba-2014"
     follow = assistant.ask("¿y si soy pescador?", session_id="chat-1")
