@@ -31,7 +31,11 @@ def main() -> None:
     questions = [q["q"] for q in yaml.safe_load(Path(args.questions).read_text("utf-8"))]
     for q in questions[:5]:
         assistant.ask(q)  # warm-up: model, index, caches
-    timings: dict[str, list[float]] = {"ask (retrieval + answer)": [], "retrieval only": [], "embed query": []}
+    timings: dict[str, list[float]] = {
+        "ask (retrieval + answer)": [],
+        "retrieval only": [],
+        "embed query": [],
+    }
     version = assistant.versions.current()
     for _ in range(args.rounds):
         for q in questions:
@@ -45,13 +49,17 @@ def main() -> None:
             timings["ask (retrieval + answer)"].append((t1 - t0) * 1000)
             timings["retrieval only"].append((t2 - t1) * 1000)
             timings["embed query"].append((t3 - t2) * 1000)
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"index {version.version_id}: {len(version.chunks)} chunks, {len(version.sentences)} sentences; "
-          f"{len(questions)} questions × {args.rounds} rounds\n")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"index {version.version_id}: {len(version.chunks)} chunks, {len(version.sentences)} sentences; "
+        f"{len(questions)} questions × {args.rounds} rounds\n"
+    )
     print("| step | p50 ms | p95 ms | mean ms |\n| --- | ---: | ---: | ---: |")
     for name, values in timings.items():
-        print(f"| {name} | {statistics.median(values):.1f} | {np.percentile(values, 95):.1f} | "
-              f"{statistics.fmean(values):.1f} |")
+        print(
+            f"| {name} | {statistics.median(values):.1f} | {np.percentile(values, 95):.1f} | "
+            f"{statistics.fmean(values):.1f} |"
+        )
 
 
 if __name__ == "__main__":
