@@ -254,3 +254,33 @@ def test_cli_ingest_exit_status_and_status(corpus_settings: Settings) -> None:
     status = subprocess.run([*cli, "index", "status"], env=env, capture_output=True, text=True, timeout=60)
     assert status.returncode == 0
     assert "reglas-a-2014" in status.stdout and "Versión activa" in status.stdout
+
+
+def test_cli_ask_and_chat_on_the_index(corpus_settings: Settings) -> None:
+    ingest(corpus_settings, embeddings=HashingEmbeddings())
+    env = {
+        **os.environ,
+        "CAMPO_DATA_DIR": str(corpus_settings.data_dir),
+        "CAMPO_CORPUS_DIR": str(corpus_settings.corpus_dir),
+        "CAMPO_EMBEDDINGS": "fake",
+        "CAMPO_ABSTAIN_THRESHOLD": "0.005",
+        "CAMPO_SESSION_BACKEND": "memory",
+    }
+    cli = [sys.executable, "-m", "assistant.cli"]
+    ask = subprocess.run(
+        [*cli, "ask", "cuanto es el apoyo por pescador"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert ask.returncode == 0, ask.stderr
+    assert "8,000 pesos" in ask.stdout and "Fuentes:" in ask.stdout and "pesca-b-2014" in ask.stdout
+    chat = subprocess.run(
+        [*cli, "chat"],
+        input="requisitos que deben presentar los solicitantes\n¿y si soy pescador?\n/fuente\n/nueva\n/salir\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert chat.returncode == 0, chat.stderr
+    assert "Identificación oficial vigente" in chat.stdout
+    assert "Lineamientos de Pesca 2014" in chat.stdout  # the follow-up found the fishing rules
+    assert "Listo, empecemos de nuevo." in chat.stdout
