@@ -80,7 +80,9 @@ class HybridRetriever:
             bm25 = np.where(mask, bm25, 0.0)
         lex_rank: dict[int, int] = {}
         if mode in ("hybrid", "lexical") and n and bm25.max(initial=0.0) > 0:
-            top = np.argsort(-bm25)[: self.candidate_k]
+            k_lex = min(self.candidate_k, n)
+            part = np.argpartition(-bm25, k_lex - 1)[:k_lex] if k_lex < n else np.arange(n)
+            top = part[np.argsort(-bm25[part])]
             for rank, row in enumerate(top):
                 if bm25[row] > 0:
                     lex_rank[int(row)] = rank
@@ -93,13 +95,11 @@ class HybridRetriever:
         chunk_dense = dense.copy()
         if self.unit_max and len(version.sentence_vectors):
             # A long chunk (a table, a long list) is as relevant as its best sentence or row.
-            unit_sims = version.sentence_vectors @ qv
-            best_unit = np.array(
-                [
-                    max((float(unit_sims[i]) for i in version.sentences_of_chunk[r]), default=-1.0)
-                    for r in rows
-                ]
-            )
+            best_unit = np.full(len(rows), -1.0, dtype=np.float32)
+            for j, r in enumerate(rows):
+                units = version.sentences_of_chunk[r]
+                if units:
+                    best_unit[j] = float(np.max(version.sentence_vectors[units] @ qv))
             dense = np.maximum(dense, best_unit)
         lex = bm25[rows]
         lex_norm = lex / lex.max() if lex.max() > 0 else np.zeros_like(lex)

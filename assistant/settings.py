@@ -122,6 +122,16 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `campo serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `campo serve` listens on.")
+    api_keys: str = Field(
+        "", description="Comma-separated staff API keys; when set, query routes need header X-API-Key."
+    )
+    cors_origins: str = Field("", description="Comma-separated origins allowed by CORS (empty = none).")
+    max_request_bytes: int = Field(
+        25 * 1024 * 1024, ge=1024, description="Largest HTTP request body accepted (uploads included)."
+    )
+    rate_limit_per_minute: int = Field(
+        120, ge=0, description="Requests per minute per client (API key or IP) on query routes; 0 = no limit."
+    )
 
     # --- Telegram bot ----------------------------------------------------------------------
     telegram_bot_token: SecretStr = Field(

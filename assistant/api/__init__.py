@@ -1,0 +1,1 @@
+"""The HTTP adapter (FastAPI) over the core: see ``create_app``."""

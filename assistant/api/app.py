@@ -1,0 +1,82 @@
+"""The FastAPI app factory: thin routers over the core, dependencies passed in."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+
+from assistant.api import routes_admin, routes_catalog, routes_health, routes_query
+from assistant.api.deps import RateLimiter
+from assistant.api.errors import error_response, install_error_handlers
+from assistant.api.jobs import JobManager
+from assistant.api.metrics import Metrics
+from assistant.core import Assistant
+from assistant.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parents[1] / "static"
+
+
+def create_app(settings: Settings, assistant: Assistant | None = None, *, embeddings: Any = None) -> FastAPI:
+    """Build the app. ``embeddings`` (optional) is used by admin re-ingest jobs (tests pass a fast one)."""
+    app = FastAPI(
+        title="Campo — API de reglas de programas rurales",
+        version="0.1.0",
+        description="Preguntas con respuestas citadas, búsqueda de pasajes y administración del índice.",
+    )
+    app.state.settings = settings
+    app.state.assistant = assistant or Assistant(settings)
+    app.state.ingest_embeddings = embeddings
+    app.state.metrics = metrics = Metrics()
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.jobs = JobManager(
+        settings.data_dir / "jobs", on_finish=lambda kind, status: metrics.jobs.labels(kind, status).inc()
+    )
+    install_error_handlers(app)
+
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+        )
+
+    @app.middleware("http")
+    async def limits_and_metrics(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_request_bytes:
+            return error_response(413, "request_too_large", "La solicitud es demasiado grande.")
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        metrics.requests.labels(template, request.method, str(response.status_code)).inc()
+        metrics.latency.labels(template).observe(time.perf_counter() - started)
+        return response
+
+    app.include_router(routes_health.router)
+    app.include_router(routes_query.router)
+    app.include_router(routes_catalog.router)
+    if settings.admin_token.get_secret_value():
+        app.include_router(routes_admin.router)
+    else:
+        log.info("CAMPO_ADMIN_TOKEN not set: admin routes are not mounted")
+
+    @app.get("/", include_in_schema=False)
+    def staff_page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (several workers): settings from the environment."""
+    return create_app(get_settings())

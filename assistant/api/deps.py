@@ -1,0 +1,82 @@
+"""Dependencies of the routers: the core, auth checks and the per-client rate limit."""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from assistant.api.errors import ApiError
+from assistant.core import Assistant
+from assistant.settings import Settings
+
+
+def get_assistant(request: Request) -> Assistant:
+    return request.app.state.assistant  # type: ignore[no-any-return]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+class RateLimiter:
+    """Token bucket per client key; ``rate`` requests per minute, bursts up to ``rate``."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate = per_minute
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> float:
+        """0 when allowed, else seconds to wait."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.rate), now))
+            tokens = min(float(self.rate), tokens + (now - last) * self.rate / 60.0)
+            if tokens < 1.0:
+                self._buckets[key] = (tokens, now)
+                return (1.0 - tokens) * 60.0 / self.rate
+            self._buckets[key] = (tokens - 1.0, now)
+            if len(self._buckets) > 50_000:  # bounded memory under many clients
+                self._buckets.clear()
+            return 0.0
+
+
+def staff_access(request: Request, settings: SettingsDep) -> None:
+    """API key (when configured) and rate limit for the query routes."""
+    keys = [k.strip() for k in settings.api_keys.split(",") if k.strip()]
+    given = request.headers.get("x-api-key", "")
+    if keys and not any(hmac.compare_digest(given.encode(), k.encode()) for k in keys):
+        raise ApiError(401, "unauthorized", "Falta una clave de API válida (encabezado X-API-Key).")
+    client = given or (request.client.host if request.client else "unknown")
+    wait = request.app.state.rate_limiter.check(client)
+    if wait:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "Demasiadas solicitudes. Espere un momento e intente de nuevo.",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+
+
+def admin_access(request: Request, settings: SettingsDep) -> None:
+    """Bearer token compared in constant time."""
+    expected = settings.admin_token.get_secret_value()
+    header = request.headers.get("authorization", "")
+    token = header[7:] if header.lower().startswith("bearer ") else ""
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise ApiError(
+            401,
+            "unauthorized",
+            "Token de administración inválido.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

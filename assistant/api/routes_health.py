@@ -1,0 +1,33 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from assistant.api.deps import AssistantDep
+
+router = APIRouter(tags=["salud"])
+
+
+@router.get("/healthz", summary="El proceso responde")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Índice y modelo cargados", responses={503: {"description": "No listo"}})
+def readyz(assistant: AssistantDep) -> JSONResponse:
+    version = assistant.versions.peek()
+    if version is None:
+        return JSONResponse(
+            {"error": {"code": "index_not_ready", "message": "Todavía no hay un índice cargado."}},
+            status_code=503,
+        )
+    return JSONResponse(
+        {"status": "ready", "index_version": version.version_id, "model": assistant.embeddings.model_id}
+    )
+
+
+@router.get("/metrics", summary="Métricas Prometheus", response_class=Response)
+def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")
