@@ -144,6 +144,24 @@ class Settings(BaseSettings):
         description="Bot API base URL (PTB base_url); point it at a self-hosted Bot API server if needed.",
     )
     bot_answer_max_chars: int = Field(450, ge=80, description="Length budget of answers sent on Telegram.")
+    bot_rate_limit_per_minute: int = Field(
+        20, ge=0, description="Questions per minute per Telegram user; 0 = off."
+    )
+    telegram_webhook_url: str = Field(
+        "", description="Public HTTPS URL for webhook mode; empty = long polling (PTB's webhook server)."
+    )
+    telegram_webhook_listen: str = Field("127.0.0.1", description="Address PTB's webhook server binds to.")
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535, description="Port of PTB's webhook server.")
+    telegram_webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Secret token Telegram sends in X-Telegram-Bot-Api-Secret-Token (webhook mode).",
+    )
+    asr_base_url: str = Field(
+        "", description="OpenAI-compatible base URL (…/v1) to transcribe voice notes; empty = ask to type."
+    )
+    asr_model: str = Field("whisper-1", description="Transcription model name at the ASR endpoint.")
+    asr_api_key: SecretStr = Field(SecretStr(""), description="API key for the ASR endpoint, if any.")
+    asr_timeout_seconds: float = Field(30.0, gt=0, description="Give up transcribing after this.")
 
     # --- Eligibility -----------------------------------------------------------------------
 

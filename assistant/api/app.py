@@ -12,11 +12,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 
 from assistant.api import routes_admin, routes_catalog, routes_health, routes_query
-from assistant.api.deps import RateLimiter
 from assistant.api.errors import error_response, install_error_handlers
 from assistant.api.jobs import JobManager
 from assistant.api.metrics import Metrics
 from assistant.core import Assistant
+from assistant.ratelimit import RateLimiter
 from assistant.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
