@@ -113,7 +113,7 @@ class SentenceTransformerEmbeddings(CampoEmbeddings):
 class HashingEmbeddings(CampoEmbeddings):
     """Deterministic bag-of-stems vectors: a real (if weak) embedding for fast unit tests."""
 
-    def __init__(self, dim: int = 256) -> None:
+    def __init__(self, dim: int = 1024) -> None:
         from assistant.text import analyze
 
         self._analyze = analyze

@@ -74,7 +74,7 @@ class LexicalIndex:
 
     def _closest(self, term: str) -> str | None:
         """A vocabulary term at edit distance 1 (any position), else 2 for long words sharing a prefix."""
-        if len(term) < 4 or term.isdigit():
+        if len(term) < 5 or term.isdigit():  # short words have too many neighbours ("curp" ~ "curs")
             return None
         candidates: dict[str, int] = {}
         for variant in (term, *_deletions(term)):

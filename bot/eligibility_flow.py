@@ -1,0 +1,432 @@
+"""Guided eligibility check in Telegram: ``/elegibilidad`` asks the engine's next question until every
+component is decided, then lists them with ✅ / 🟡 / ❓ / ❌, a one-line reason and its source.
+
+Answers live only in ``context.user_data[ELIGIBILITY_KEY]`` for at most 30 minutes since the last
+answer; they are never logged (only counts are). ``forget_facts`` is for /nueva.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from assistant.eligibility import (
+    FACTS,
+    ComponentResult,
+    EligibilityResult,
+    EligibilityService,
+    InvalidFacts,
+    Question,
+    describe_facts,
+    extract_facts,
+)
+
+log = logging.getLogger(__name__)
+
+ELIGIBILITY_KEY = "eligibility"
+MAX_AGE_SECONDS = 30 * 60
+MAX_MESSAGE = 4096
+ASKING = 1
+
+CB_START = "elg:start"  # offered under a free-text answer: keeps facts already seeded from that question
+CB_NEW = "elg:new"  # "empezar de nuevo": fresh
+CB_CANCEL = "elg:cancel"
+CB_RESULT = "elg:result"
+_CB_ANSWER = "elg:a:"  # elg:a:<fact index>:<option index>
+
+_FACT_KEYS = list(FACTS)
+_ICONS = {"elegible": "✅", "posiblemente_elegible": "🟡", "falta_informacion": "❓", "no_elegible": "❌"}
+_ORDER = {"elegible": 0, "posiblemente_elegible": 1, "falta_informacion": 2, "no_elegible": 3}
+
+MSG_CANCELLED = (
+    "Listo, cancelé la revisión y borré sus respuestas. Escriba /elegibilidad para empezar otra vez."
+)
+MSG_EXPIRED = (
+    "La revisión anterior venció (pasaron más de 30 minutos) y borré sus respuestas. Empecemos de nuevo."
+)
+MSG_STALE_BUTTON = "Esa pregunta ya no está activa."
+MSG_USE_BUTTONS = "Por favor, elija una de las opciones con los botones de la pregunta."
+MSG_INTRO = (
+    "Vamos a revisar a qué apoyos podría entrar, según las reglas de cada programa. "
+    "Le haré unas preguntas cortas; puede cancelar cuando quiera con /cancelar."
+)
+NO_DOCUMENTS = "el documento no detalla los requisitos; pregunte en la ventanilla"
+
+
+# --- Session (user_data) ----------------------------------------------------------------------
+
+
+def _session(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any] | None:
+    """The user's eligibility state if younger than MAX_AGE_SECONDS; older state is dropped."""
+    data = context.user_data
+    if data is None:
+        return None
+    state = data.get(ELIGIBILITY_KEY)
+    if not isinstance(state, dict):
+        return None
+    if time.monotonic() - state.get("updated", 0.0) > MAX_AGE_SECONDS:
+        data.pop(ELIGIBILITY_KEY, None)
+        return None
+    return state
+
+
+def _new_session(context: ContextTypes.DEFAULT_TYPE, facts: dict[str, Any] | None = None) -> dict[str, Any]:
+    state: dict[str, Any] = {"facts": dict(facts or {}), "asking": None, "updated": time.monotonic()}
+    if context.user_data is not None:
+        context.user_data[ELIGIBILITY_KEY] = state
+    return state
+
+
+def forget_facts(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Drop every eligibility answer of this user (for /nueva)."""
+    if context.user_data is not None:
+        context.user_data.pop(ELIGIBILITY_KEY, None)
+
+
+def seed_facts(context: ContextTypes.DEFAULT_TYPE, facts: dict[str, Any]) -> None:
+    """Keep facts found in a free-text question so the offered guided check starts from them."""
+    state = _new_session(context, facts)
+    state["seeded"] = True
+
+
+# --- Formatting -----------------------------------------------------------------------------------
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _component_block(result: ComponentResult) -> str:
+    header = f"{_ICONS[result.status]} <b>{_e(_cut(result.name, 200))}</b>"
+    if not result.summary.text.lower().startswith(result.status_label.lower()):
+        header += f" — {_e(result.status_label)}"
+    lines = [header, _e(_cut(result.summary.text, 600)), f"📄 {_e(_cut(result.summary.citation.label, 200))}"]
+    if result.status in ("elegible", "posiblemente_elegible"):
+        docs = [d.text for d in result.required_documents]
+        shown = "; ".join(docs) if docs else NO_DOCUMENTS
+        lines.append(f"📎 Documentos: {_e(_cut(shown, 2500))}")
+        if docs:
+            lines.append(
+                f"    📄 {_e(_cut(compact_sources([d.citation.label for d in result.required_documents]), 300))}"
+            )
+        lines.append(f"💰 Apoyo: {_e(_cut(result.support.text, 500))}")
+        lines.append(f"    📄 {_e(result.support.citation.label)}")
+    return "\n".join(lines)
+
+
+def compact_sources(labels: list[str]) -> str:
+    """'Reglas 2016, PAE, Art. 7' + 'Reglas 2016, PAE, Art. 8' -> 'Reglas 2016, PAE, Arts. 7 y 8'."""
+    by_title: dict[str, list[str]] = {}
+    for label in labels:
+        title, _, number = label.rpartition(", Art. ")
+        numbers = by_title.setdefault(title or label, [])
+        if number and number not in numbers:
+            numbers.append(number)
+    parts = []
+    for title, numbers in by_title.items():
+        numbers.sort(key=lambda n: int(n) if n.isdigit() else 0)
+        if len(numbers) == 1:
+            parts.append(f"{title}, Art. {numbers[0]}")
+        elif numbers:
+            parts.append(f"{title}, Arts. {', '.join(numbers[:-1])} y {numbers[-1]}")
+        else:
+            parts.append(title)
+    return "; ".join(parts)
+
+
+def _pack(blocks: list[str], limit: int = MAX_MESSAGE) -> list[str]:
+    """Join blocks with blank lines into as few messages as fit in ``limit`` characters each."""
+    messages: list[str] = []
+    current = ""
+    for block in blocks:
+        block = block if len(block) <= limit else block[:limit]  # blocks are bounded; this is a safety net
+        candidate = f"{current}\n\n{block}" if current else block
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            messages.append(current)
+            current = block
+    if current:
+        messages.append(current)
+    return messages
+
+
+def format_result(result: EligibilityResult) -> list[str]:
+    """The result as Telegram HTML messages (each at most 4096 characters)."""
+    ordered = sorted(result.results, key=lambda r: _ORDER[r.status])
+    blocks = ["<b>Resultado de la revisión</b>\nSegún sus respuestas, programa por programa:"]
+    blocks += [_component_block(r) for r in ordered]
+    blocks.append(f"<i>{_e(result.disclaimer)}</i>")
+    return _pack(blocks)
+
+
+def format_quick_answer(result: EligibilityResult) -> str:
+    """A short answer to a free-text eligibility question, from the facts it mentions."""
+    lines = []
+    facts = describe_facts(result.facts)
+    if facts:
+        lines.append(f"Con lo que me dice ({_e(', '.join(facts))}), según las reglas:")
+    else:
+        lines.append("Para saber si califica necesito algunos datos suyos.")
+    decided = [r for r in result.results if r.status != "falta_informacion"]
+    for r in sorted(decided, key=lambda r: _ORDER[r.status]):
+        lines.append(
+            f"{_ICONS[r.status]} <b>{_e(r.name)}</b>: {_e(_cut(r.summary.text, 300))} (📄 {_e(r.summary.citation.label)})"
+        )
+    pending = len(result.results) - len(decided)
+    if pending:
+        lines.append(f"❓ Para {pending} programa(s) me faltan datos.")
+    lines.append("Toque el botón y le hago las preguntas necesarias, una por una.")
+    lines.append(f"<i>{_e(result.disclaimer)}</i>")
+    return _cut("\n".join(lines), MAX_MESSAGE)
+
+
+def offer_guided_check_markup() -> InlineKeyboardMarkup:
+    """A button that starts the guided check (attach it to answers that look like "¿califico?")."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton("✅ Revisar si califico", callback_data=CB_START)]])
+
+
+def eligibility_reply(
+    service: EligibilityService, text: str, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[str, InlineKeyboardMarkup]:
+    """HTML answer + start button for a free-text eligibility question; seeds the facts it mentions."""
+    facts = extract_facts(text)
+    seed_facts(context, facts)
+    return format_quick_answer(service.evaluate(facts)), offer_guided_check_markup()
+
+
+def _question_markup(question: Question) -> InlineKeyboardMarkup:
+    index = _FACT_KEYS.index(question.fact)
+    buttons = [
+        InlineKeyboardButton(option.label, callback_data=f"{_CB_ANSWER}{index}:{i}")
+        for i, option in enumerate(question.options)
+    ]
+    rows = [buttons] if question.kind == "yes_no" else [[b] for b in buttons]
+    rows.append(
+        [
+            InlineKeyboardButton("📋 Ver resultado", callback_data=CB_RESULT),
+            InlineKeyboardButton("❌ Cancelar", callback_data=CB_CANCEL),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def _question_text(question: Question, number: int) -> str:
+    text = f"<b>Pregunta {number}.</b> {_e(question.text)}"
+    if question.kind == "number":
+        unit = f" ({_e(question.unit)})" if question.unit else ""
+        text += f"\n<i>Escriba sólo la cantidad{unit}, por ejemplo: 3.</i>"
+    return text
+
+
+# --- Handlers -------------------------------------------------------------------------------------
+
+
+class _Flow:
+    """The conversation's callbacks; ``get_service`` is called on every step (rules can be reloaded)."""
+
+    def __init__(self, get_service: Callable[[], EligibilityService]) -> None:
+        self.get_service = get_service
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        """/elegibilidad or a start button: (re)start the guided check."""
+        query = update.callback_query
+        seeded: dict[str, Any] = {}
+        if query is not None:
+            await query.answer()
+            state = _session(context)
+            if query.data == CB_START and state and state.get("seeded"):
+                seeded = state["facts"]
+        state = _new_session(context, seeded)
+        await self._send(update, context, MSG_INTRO)
+        return await self._ask_next(update, context, state)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        """A closed answer (choice, sí/no, No sé)."""
+        query = update.callback_query
+        assert query is not None and query.data is not None
+        state = _session(context)
+        if state is None:
+            await query.answer()
+            return await self._expired(update, context)
+        try:
+            fact_index, option_index = (int(x) for x in query.data.removeprefix(_CB_ANSWER).split(":"))
+            key = _FACT_KEYS[fact_index]
+        except (ValueError, IndexError):
+            key, option_index = "", -1
+        if key != state.get("asking"):
+            await query.answer(MSG_STALE_BUTTON)
+            return ASKING
+        answers = FACTS[key].answers()
+        if not 0 <= option_index < len(answers):
+            await query.answer(MSG_STALE_BUTTON)
+            return ASKING
+        await query.answer()
+        value, label = answers[option_index]
+        await _mark_answered(query, FACTS[key].question, label)
+        return await self._record(update, context, state, key, value)
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        """A typed answer: numbers for number questions; option names are accepted too."""
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        state = _session(context)
+        if state is None:
+            return await self._expired(update, context)
+        key = state.get("asking")
+        if key not in FACTS:
+            return await self._ask_next(update, context, state)
+        spec = FACTS[key]
+        try:
+            value = spec.normalize(message.text)
+        except ValueError as exc:
+            if spec.kind == "number":
+                await self._send(
+                    update, context, f"No pude usar esa respuesta: {_e(str(exc))}. {_number_hint(spec.unit)}"
+                )
+            else:
+                await self._send(update, context, MSG_USE_BUTTONS)
+            return ASKING
+        return await self._record(update, context, state, key, value)
+
+    async def show_result(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        """ "Ver resultado": the result with the answers given so far."""
+        query = update.callback_query
+        if query is not None:
+            await query.answer()
+        state = _session(context)
+        if state is None:
+            return await self._expired(update, context)
+        result = self.get_service().evaluate(state["facts"])
+        return await self._finish(update, context, result)
+
+    async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        """/cancelar or ❌ Cancelar: stop and forget the answers."""
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        forget_facts(context)
+        await self._send(update, context, MSG_CANCELLED)
+        return ConversationHandler.END
+
+    async def _record(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, state: dict[str, Any], key: str, value: Any
+    ) -> int:
+        state["facts"][key] = value
+        state["updated"] = time.monotonic()
+        return await self._ask_next(update, context, state)
+
+    async def _ask_next(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, state: dict[str, Any]
+    ) -> int:
+        try:
+            result = self.get_service().evaluate(state["facts"])
+        except InvalidFacts:
+            state["facts"] = {}  # seeded facts from an older vocabulary: start clean
+            result = self.get_service().evaluate({})
+        question = result.next_question
+        if question is None:
+            return await self._finish(update, context, result)
+        state["asking"] = question.fact
+        text = _question_text(question, len(state["facts"]) + 1)
+        await self._send(update, context, text, _question_markup(question))
+        return ASKING
+
+    async def _finish(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, result: EligibilityResult
+    ) -> int:
+        state = _session(context)
+        if state is not None:
+            state["asking"] = None
+        counts = {s: sum(r.status == s for r in result.results) for s in _ORDER}
+        log.info("eligibility check shown: %d answers, statuses %s", len(result.facts), counts)
+        messages = format_result(result)
+        again = InlineKeyboardMarkup([[InlineKeyboardButton("🔄 Empezar de nuevo", callback_data=CB_NEW)]])
+        for i, text in enumerate(messages):
+            await self._send(update, context, text, again if i == len(messages) - 1 else None)
+        return ConversationHandler.END
+
+    async def _expired(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        await self._send(update, context, MSG_EXPIRED)
+        return await self._ask_next(update, context, _new_session(context))
+
+    async def _send(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> None:
+        chat = update.effective_chat
+        assert chat is not None
+        await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+def _number_hint(unit: str) -> str:
+    unit_text = f" ({unit})" if unit else ""
+    return _e(f"Escriba sólo la cantidad{unit_text}, por ejemplo: 3.")
+
+
+async def _mark_answered(query: CallbackQuery, question: str, label: str) -> None:
+    """Replace the question's buttons with the chosen answer, so old buttons cannot be pressed again."""
+    try:
+        await query.edit_message_text(f"{_e(question)}\n➡️ <b>{_e(label)}</b>", parse_mode=ParseMode.HTML)
+    except TelegramError as exc:  # message too old or unchanged: the answer is recorded anyway
+        log.debug("could not edit the answered question: %s", exc)
+
+
+def build_eligibility_handler(get_service: Callable[[], EligibilityService]) -> ConversationHandler[Any]:
+    """The /elegibilidad conversation; register it before the bot's free-text handler."""
+    flow = _Flow(get_service)
+    start_handlers: list[BaseHandler[Update, Any, object]] = [
+        CommandHandler("elegibilidad", flow.start),
+        CallbackQueryHandler(flow.start, pattern=f"^({CB_START}|{CB_NEW})$"),
+    ]
+    # Buttons of an older question still get an answer after the conversation ended.
+    stale_buttons: list[BaseHandler[Update, Any, object]] = [
+        CallbackQueryHandler(flow.cancel, pattern=f"^{CB_CANCEL}$"),
+        CallbackQueryHandler(flow.show_result, pattern=f"^{CB_RESULT}$"),
+    ]
+    # Only short texts are answers; a long message falls through to the bot's normal question handler.
+    answer_text = filters.TEXT & ~filters.COMMAND & filters.Regex(r"^.{1,60}$")
+    with warnings.catch_warnings():
+        # per_message=False is intended (answers may be typed); PTB warns about CallbackQueryHandler then.
+        warnings.filterwarnings("ignore", message=r".*per_message.*", category=PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[*start_handlers, *stale_buttons],
+            states={
+                ASKING: [
+                    CallbackQueryHandler(flow.on_button, pattern=f"^{_CB_ANSWER}"),
+                    CallbackQueryHandler(flow.show_result, pattern=f"^{CB_RESULT}$"),
+                    MessageHandler(answer_text, flow.on_text),
+                ]
+            },
+            fallbacks=[
+                CommandHandler("cancelar", flow.cancel),
+                CallbackQueryHandler(flow.cancel, pattern=f"^{CB_CANCEL}$"),
+                *start_handlers,
+            ],
+            allow_reentry=True,
+            name="elegibilidad",
+        )

@@ -1,0 +1,280 @@
+"""The /elegibilidad flow end to end: the real python-telegram-bot Application, over HTTP, against the
+fake Bot API server (which rejects bad HTML and messages over 4,096 characters)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from telegram import Update
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+from assistant.eligibility import FACTS, EligibilityService, load_rules_dir, looks_like_eligibility_question
+from bot.eligibility_flow import (
+    CB_CANCEL,
+    CB_RESULT,
+    CB_START,
+    ELIGIBILITY_KEY,
+    MAX_AGE_SECONDS,
+    MSG_CANCELLED,
+    MSG_EXPIRED,
+    build_eligibility_handler,
+    eligibility_reply,
+    forget_facts,
+    format_result,
+    offer_guided_check_markup,
+)
+
+try:
+    from tests.fakes.telegram_server import FakeTelegram, html_error
+except ImportError:  # pragma: no cover - the fake ships with the bot tests
+    pytest.skip("tests/fakes/telegram_server.py is missing: no fake Bot API server", allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAT = 111
+
+# A pescador's answers, as a producer gives them (labels of the buttons, numbers typed).
+PESCADOR_ANSWERS: dict[str, str] = {
+    "tipo_solicitante": "Yo, como persona física",
+    "actividad": "Pesca",
+    "edad": "47 años",
+    "recibio_apoyo_previo": "No",
+    "hectareas": "0",
+    "unidades_animal": "0",
+    "anios_actividad": "13",
+    "es_servidor_publico": "No",
+    "unidad_economica_rnpa": "Sí",
+    "tiene_permiso_pesca": "Sí",
+    "sancionado_veda": "No",
+    "tiene_embarcacion_menor": "Sí",
+    "trabaja_como_jornalero": "No",
+    "municipio_cruzada": "No sé",
+    "habitantes_localidad": "3000",
+    "metros_traspatio": "10",
+}
+
+
+@pytest.fixture(scope="module")
+def service() -> EligibilityService:
+    rules, errors = load_rules_dir(ROOT / "corpus" / "eligibility")
+    assert errors == []
+    return EligibilityService(rules)
+
+
+async def answer_free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stands in for the main bot's text handler: eligibility questions get the quick answer + button."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    if looks_like_eligibility_question(message.text):
+        text, markup = eligibility_reply(context.bot_data["eligibility"], message.text, context)
+        await message.reply_html(text, reply_markup=markup)
+    else:
+        await message.reply_text("respuesta del asistente")
+
+
+@asynccontextmanager
+async def running_bot(
+    service: EligibilityService,
+) -> AsyncIterator[tuple[FakeTelegram, Application[Any, Any, Any, Any, Any, Any]]]:
+    fake = await FakeTelegram().start()
+    app = (
+        Application.builder()
+        .token(fake.token)
+        .base_url(fake.base_url)
+        .base_file_url(fake.base_file_url)
+        .build()
+    )
+    app.bot_data["eligibility"] = service
+    # Same group, conversation first: while it waits for an answer, short texts go to it and not to
+    # the assistant; otherwise they fall through to the next handler.
+    app.add_handler(build_eligibility_handler(lambda: service))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, answer_free_text))
+    try:
+        async with app:
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0.0, timeout=timedelta(seconds=0.2))
+            try:
+                yield fake, app
+            finally:
+                await app.updater.stop()
+                await app.stop()
+    finally:
+        await fake.stop()
+    assert fake.rejected == [], fake.rejected  # every message was valid HTML within 4,096 characters
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    markup = message.get("reply_markup") or {}
+    return {b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
+
+
+def asked_fact(message: dict[str, Any]) -> str:
+    found = [key for key, spec in FACTS.items() if spec.question.replace("&", "&amp;") in message["text"]]
+    assert found, message["text"]
+    return found[0]
+
+
+async def next_messages(fake: FakeTelegram, before: int, count: int = 1) -> list[dict[str, Any]]:
+    sent = await fake.wait_sent(before + count)
+    return sent[before:]
+
+
+async def test_guided_check_from_command_to_result(
+    service: EligibilityService, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with running_bot(service) as (fake, app):
+        fake.push_message("/elegibilidad", chat_id=CHAT)
+        intro, question = await next_messages(fake, 0, 2)
+        assert "revisar a qué apoyos" in intro["text"]
+        assert question["text"].startswith("<b>Pregunta 1.</b>")
+        assert "❌ Cancelar" in buttons(question) and "📋 Ver resultado" in buttons(question)
+
+        asked: list[str] = []
+        bad_number_tried = False
+        batch = [question]
+        while not any("Resultado de la revisión" in m["text"] for m in batch):
+            message = batch[-1]
+            fact = asked_fact(message)
+            asked.append(fact)
+            before = len(fake.sent)
+            if FACTS[fact].kind == "number" and not bad_number_tried:
+                bad_number_tried = True
+                fake.push_message("muchos", chat_id=CHAT)  # not a number: asked again, politely
+                (retry,) = await next_messages(fake, before)
+                assert "No pude usar esa respuesta" in retry["text"] and "por ejemplo: 3" in retry["text"]
+                assert app.user_data[CHAT][ELIGIBILITY_KEY]["asking"] == fact
+                before = len(fake.sent)
+            label = PESCADOR_ANSWERS[fact]
+            if label in buttons(message):
+                fake.push_callback(buttons(message)[label], chat_id=CHAT, message_id=1)
+            else:
+                fake.push_message(label, chat_id=CHAT)
+            batch = await next_messages(fake, before)
+            assert len(asked) <= len(FACTS)
+        while "no una resolución" not in fake.sent[-1]["text"]:  # the result may take several messages
+            await fake.wait_sent(len(fake.sent) + 1)
+
+        assert asked[0] == "tipo_solicitante" and len(asked) == len(set(asked))
+        assert bad_number_tried
+        result = "\n".join(m["text"] for m in fake.sent if "Resultado" in m["text"] or "📄" in m["text"])
+        assert "✅ <b>PROPESCA, apoyo directo a pescadores</b> — Elegible" in result
+        assert "📄 Lineamientos 2014, PROPESCA (CONAPESCA), Art. 5" in result
+        assert "📎 Documentos: Identificación oficial vigente; CURP" in result
+        assert "🟡 <b>Sustitución de motores de embarcaciones menores</b>" in result
+        assert "posiblemente elegible; confirme en la ventanilla" in result.lower()
+        assert "❌ <b>PROIN, proyectos productivos indígenas (CDI)</b>" in result
+        assert "no una resolución" in result
+        assert "❓" not in result  # every component decided
+        edited = [params for method, params in fake.calls if method == "editMessageText"]
+        assert any("➡️ <b>Pesca</b>" in p["text"] for p in edited)  # the chosen answer replaces the buttons
+        assert "🔄 Empezar de nuevo" in buttons(fake.sent[-1])
+
+    # the answers never reach the logs of this feature
+    ours = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith(("bot.eligibility", "assistant.eligibility"))
+    ]
+    assert ours and not any("47" in line or "pesquera" in line or "Pesca" in line for line in ours)
+
+
+async def test_cancel_and_restart(service: EligibilityService) -> None:
+    async with running_bot(service) as (fake, app):
+        fake.push_message("/elegibilidad", chat_id=CHAT)
+        _, question = await next_messages(fake, 0, 2)
+        fake.push_callback(buttons(question)["Yo, como persona física"], chat_id=CHAT)
+        (second,) = await next_messages(fake, 2)
+        assert second["text"].startswith("<b>Pregunta 2.</b>")
+
+        fake.push_message("/elegibilidad", chat_id=CHAT)  # restart: answers forgotten, question 1 again
+        _, again = await next_messages(fake, 3, 2)
+        assert again["text"].startswith("<b>Pregunta 1.</b>")
+        assert app.user_data[CHAT][ELIGIBILITY_KEY]["facts"] == {}
+
+        fake.push_callback(CB_CANCEL, chat_id=CHAT)  # ❌ Cancelar
+        (cancelled,) = await next_messages(fake, 5)
+        assert cancelled["text"] == MSG_CANCELLED
+        assert ELIGIBILITY_KEY not in app.user_data[CHAT]
+
+        fake.push_message("35", chat_id=CHAT)  # no longer an answer: goes to the normal assistant
+        (normal,) = await next_messages(fake, 6)
+        assert normal["text"] == "respuesta del asistente"
+
+        fake.push_message("/elegibilidad", chat_id=CHAT)
+        await next_messages(fake, 7, 2)
+        fake.push_message("/cancelar", chat_id=CHAT)
+        (cancelled_again,) = await next_messages(fake, 9)
+        assert cancelled_again["text"] == MSG_CANCELLED
+
+
+async def test_free_text_question_offers_the_guided_check_with_its_facts(service: EligibilityService) -> None:
+    async with running_bot(service) as (fake, app):
+        fake.push_message("¿puedo pedir apoyo si tengo 3 hectareas?", chat_id=CHAT)
+        (answer,) = await next_messages(fake, 0)
+        assert "superficie: 3 ha" in answer["text"] and "no una resolución" in answer["text"]
+        assert buttons(answer) == {"✅ Revisar si califico": CB_START}
+
+        fake.push_callback(CB_START, chat_id=CHAT)
+        _, question = await next_messages(fake, 1, 2)
+        assert question["text"].startswith("<b>Pregunta 2.</b>")  # the 3 hectáreas are already known
+        assert app.user_data[CHAT][ELIGIBILITY_KEY]["facts"] == {"hectareas": 3.0}
+
+        fake.push_callback(CB_RESULT, chat_id=CHAT)  # 📋 Ver resultado, before answering everything
+        (partial,) = await next_messages(fake, 3)
+        assert "❓" in partial["text"] and "Falta saber" in partial["text"]
+
+
+async def test_answers_expire_after_30_minutes(service: EligibilityService) -> None:
+    async with running_bot(service) as (fake, app):
+        fake.push_message("/elegibilidad", chat_id=CHAT)
+        _, question = await next_messages(fake, 0, 2)
+        fake.push_callback(buttons(question)["Un grupo de trabajo (sin acta constitutiva)"], chat_id=CHAT)
+        await next_messages(fake, 2)
+        state = app.user_data[CHAT][ELIGIBILITY_KEY]
+        assert state["facts"] == {"tipo_solicitante": "grupo"}
+        state["updated"] = time.monotonic() - MAX_AGE_SECONDS - 1
+
+        fake.push_message("25", chat_id=CHAT)
+        expired, restarted = await next_messages(fake, 3, 2)
+        assert expired["text"] == MSG_EXPIRED
+        assert restarted["text"].startswith("<b>Pregunta 1.</b>")
+        assert app.user_data[CHAT][ELIGIBILITY_KEY]["facts"] == {}
+
+
+def test_results_are_split_escaped_and_within_telegram_limits(service: EligibilityService) -> None:
+    rules = list(service.rules)
+    noisy = rules[0].model_copy(deep=True)
+    noisy.name = "Cadenas <de> Valor & Cía"
+    noisy.required_documents = noisy.required_documents * 40  # far more than one message can hold
+    facts = {
+        "tipo_solicitante": "persona_moral",
+        "actividad": "agricola",
+        "numero_integrantes": 12,
+        "edad": 25,
+    }
+    facts |= {"hectareas": 15, "recibio_apoyo_previo": "no", "convenio_sin_finiquito": False}
+    facts |= {"otro_programa_mismo_proyecto": False}
+    result = EligibilityService([noisy, *rules[1:]]).evaluate(facts)
+    messages = format_result(result)
+    assert len(messages) > 1
+    assert all(len(m) <= 4096 and html_error(m) is None for m in messages)
+    assert "Cadenas &lt;de&gt; Valor &amp; Cía" in messages[0] + messages[1]
+
+
+def test_forget_facts_and_offer_markup() -> None:
+    context: Any = SimpleNamespace(
+        user_data={ELIGIBILITY_KEY: {"facts": {"edad": 30}, "updated": time.monotonic()}}
+    )
+    forget_facts(context)
+    assert context.user_data == {}
+    markup = offer_guided_check_markup()
+    assert markup.inline_keyboard[0][0].callback_data == CB_START
