@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 import time
 from typing import Any
 
 from assistant.answering import ExtractiveAnswerer, attribution, strip_article_lead
+from assistant.eligibility import EligibilityService
 from assistant.embeddings import CampoEmbeddings, make_embeddings
 from assistant.errors import EmptyQuestion, QuestionTooLong
 from assistant.models import Answer, Citation, DocumentInfo, Filters, IndexInfo, Passage
@@ -16,7 +18,15 @@ from assistant.retrieval import Hit, HybridRetriever, Retrieval
 from assistant.sessions import SessionStore, Turn, make_session_store
 from assistant.settings import Settings
 from assistant.text import analyze, fold
-from assistant.versions import IndexVersion, VersionManager, complete_versions, read_active, read_history
+from assistant.versions import (
+    RULES_DIR,
+    IndexVersion,
+    VersionManager,
+    complete_versions,
+    read_active,
+    read_history,
+    versions_dir,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +78,7 @@ class Assistant:
             fusion=settings.fusion,
             dense_weight=settings.dense_weight,
             near_duplicate=settings.near_duplicate_threshold,
+            mode=settings.retrieval_mode,
         )
         self.answerer = ExtractiveAnswerer()
         if llm is None and settings.llm_provider != "none":
@@ -75,6 +86,8 @@ class Assistant:
 
             llm = make_llm_answerer(settings)
         self.llm = llm
+        self._eligibility: tuple[str, EligibilityService] | None = None
+        self._eligibility_lock = threading.Lock()
 
     # --- questions ------------------------------------------------------------------------
     def ask(
@@ -214,6 +227,17 @@ class Assistant:
         return [
             DocumentInfo(**{k: v for k, v in d.items() if k in fields}) for d in version.manifest["documents"]
         ]
+
+    def eligibility(self) -> EligibilityService:
+        """The eligibility rules stored with the active index version (validated at ingestion), so a
+        re-ingest or a rollback changes rules and documents together. No rules → no components."""
+        version = self.versions.current()
+        with self._eligibility_lock:
+            if self._eligibility is None or self._eligibility[0] != version.version_id:
+                folder = versions_dir(self.settings.index_dir) / version.version_id / RULES_DIR
+                service = EligibilityService(folder if folder.is_dir() else [])
+                self._eligibility = (version.version_id, service)
+            return self._eligibility[1]
 
     def index_info(self) -> IndexInfo:
         index_dir = self.settings.index_dir

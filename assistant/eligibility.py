@@ -385,6 +385,50 @@ def parse_number(text: str) -> float | None:
     return float(raw)
 
 
+_NUMBER_WORDS = [
+    "cero",
+    "uno",
+    "dos",
+    "tres",
+    "cuatro",
+    "cinco",
+    "seis",
+    "siete",
+    "ocho",
+    "nueve",
+    "diez",
+    "once",
+    "doce",
+    "trece",
+    "catorce",
+    "quince",
+    "dieciseis",
+    "diecisiete",
+    "dieciocho",
+    "diecinueve",
+    "veinte",
+]
+
+
+def _states_number(text: str, value: float) -> bool:
+    """Whether ``text`` says ``value`` (as digits, with or without thousands commas, or as a word).
+    Catches a rules file whose threshold drifted from the sentence it cites (gte: 50 for '18 años')."""
+    folded = fold(text)
+    said = {parse_number(m.group(0)) for m in _NUMBER.finditer(folded)}
+    if value in said or value == 0:  # "gt: 0" means "has any", not a stated figure
+        return True
+    if value == 18 and re.search(r"\bmayor(es)? de edad\b", folded):
+        return True
+    return (
+        value.is_integer()
+        and 0 <= value < len(_NUMBER_WORDS)
+        and (
+            re.search(rf"\b{_NUMBER_WORDS[int(value)]}\b", folded) is not None
+            or (value == 1 and re.search(r"\bun[oa]?\b", folded) is not None)
+        )
+    )
+
+
 def _format_number(value: float) -> str:
     if value in (math.inf, -math.inf):
         return "∞"
@@ -553,7 +597,23 @@ class Condition(Rule):
         if self.verify_at_ventanilla and (self.fact or self.all_of or self.any_of):
             raise ValueError("una condición con «verify_at_ventanilla: true» no lleva regla sobre datos")
         _require_illustrative_mark(self.text, self.illustrative, self.citation)
+        for number in self.thresholds():
+            if not _states_number(self.text, number):
+                raise ValueError(
+                    f"la regla usa el número {_format_number(number)} pero el texto no lo dice; "
+                    "revise el número o el texto"
+                )
         return self
+
+    def thresholds(self) -> list[float]:
+        """Every number this condition compares against (leaf and nested rules)."""
+        found: list[float] = []
+        stack: list[Rule] = [self]
+        while stack:
+            rule = stack.pop()
+            found += [v for v in (rule.gte, rule.gt, rule.lte, rule.lt) if v is not None]
+            stack += rule.all_of or rule.any_of or []
+        return found
 
 
 class Exclusion(_Cited):

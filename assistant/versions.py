@@ -30,6 +30,7 @@ from assistant.store import VersionCollection, make_client
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+RULES_DIR = "eligibility"  # eligibility rules files of a version (corpus/eligibility/ at ingestion)
 FORMAT = 1
 
 

@@ -27,7 +27,15 @@ from assistant.lexical import LexicalIndex
 from assistant.settings import Settings
 from assistant.store import VersionCollection, make_client
 from assistant.text import ANALYZER_VERSION, split_units
-from assistant.versions import FORMAT, MANIFEST, load_jsonl, read_active, read_manifest, versions_dir
+from assistant.versions import (
+    FORMAT,
+    MANIFEST,
+    RULES_DIR,
+    load_jsonl,
+    read_active,
+    read_manifest,
+    versions_dir,
+)
 from ingestion.publish import garbage_collect, ingestion_lock, switch_active
 from ingestion.report import IngestReport
 
@@ -114,6 +122,7 @@ class _Previous:
         self.version_id = read_active(settings.index_dir)
         self.documents: dict[str, dict[str, Any]] = {}
         self.config = ""
+        self.rules_hash = ""
         if not self.version_id:
             return
         try:
@@ -123,6 +132,7 @@ class _Previous:
             self.version_id = None
             return
         self.config = manifest.get("config", "")
+        self.rules_hash = manifest.get("eligibility", {}).get("hash", "")
         self.documents = {d["document_id"]: d for d in manifest["documents"]}
         self.root = versions_dir(settings.index_dir) / self.version_id
         self._loaded = False
@@ -225,13 +235,18 @@ def embed_document(
 
 
 def build_records_version(
-    settings: Settings, records: list[dict[str, Any]], embeddings: CampoEmbeddings
+    settings: Settings,
+    records: list[dict[str, Any]],
+    embeddings: CampoEmbeddings,
+    *,
+    rules_dir: Path | None = None,
 ) -> str:
     """Index pre-split records as a new active version, skipping the loaders.
 
     Each record is one chunk: ``document_id``, ``title``, ``text`` and optional ``section``, ``page``,
     ``short_title``, ``program``, ``component``, ``fiscal_year``. Records of one document are chunks
-    in order. Used by evaluations (one XQuAD paragraph per document) and tests.
+    in order. Used by evaluations (one XQuAD paragraph per document) and tests. ``rules_dir``:
+    eligibility rules files to validate against the records and store with the version.
     """
     grouped: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
@@ -249,7 +264,11 @@ def build_records_version(
                 pieces = [(r["text"], r.get("section", ""), r.get("page")) for r in recs]
                 builds[doc_id] = embed_document(info, pieces, cached)
             config = _config_key(settings, cached)
-            version_id = _write_version(settings, builds, config, cached.model_id, cached.dim, None)
+            rules_report = IngestReport()
+            rules = _eligibility_rules(rules_dir, builds, rules_report)
+            for path, reason in rules_report.failed:
+                log.warning("rules file rejected: %s: %s", path, reason)
+            version_id = _write_version(settings, builds, config, cached.model_id, cached.dim, None, rules)
         finally:
             cached.close()
         switch_active(settings, version_id, reason="records")
@@ -361,7 +380,15 @@ def _run(
         else:
             report.removed.append(doc_id)
             report.notes.append(f"{doc_id}: su archivo ya no existe y la configuración cambió")
-    changed = report.added or report.updated or report.removed or not previous.version_id or not reuse_ok
+    rules = _eligibility_rules(_rules_source(roots, previous), builds, report)
+    changed = (
+        report.added
+        or report.updated
+        or report.removed
+        or not previous.version_id
+        or not reuse_ok
+        or rules.digest != previous.rules_hash
+    )
     if not changed:
         report.version = previous.version_id
         report.switched = False
@@ -371,13 +398,56 @@ def _run(
         report.switched = False
         report.notes.append("no quedó ningún documento válido; el índice activo no se modificó")
         return
-    version_id = _write_version(settings, builds, config, embeddings.model_id, embeddings.dim, progress)
+    version_id = _write_version(
+        settings, builds, config, embeddings.model_id, embeddings.dim, progress, rules
+    )
     switch_active(settings, version_id, reason="ingest")
     garbage_collect(settings)
     report.version = version_id
     report.switched = True
     report.total_documents = len(builds)
     report.total_chunks = sum(len(b.chunks) for b in builds.values())
+
+
+@dataclass
+class _Rules:
+    """Validated eligibility rules for a new version, and a digest that changes when they do."""
+
+    items: list[Any] = field(default_factory=list)
+    digest: str = ""
+
+
+def _rules_source(roots: set[Path], previous: _Previous) -> Path | None:
+    """``<folder>/eligibility/`` of a scanned folder; else the active version's rules (kept)."""
+    for root in sorted(roots):
+        if (root / RULES_DIR).is_dir():
+            return root / RULES_DIR
+    if previous.version_id and (previous.root / RULES_DIR).is_dir():
+        return previous.root / RULES_DIR
+    return None
+
+
+def _eligibility_rules(source: Path | None, builds: dict[str, DocumentBuild], report: IngestReport) -> _Rules:
+    """Load the rules files, validate them (schema, then every citation against the documents of
+    the new version) and keep only the valid ones; each broken file is reported with its field."""
+    from assistant.eligibility import drop_invalid, load_rules_dir, validate_citations
+
+    if source is None:
+        return _Rules()
+    items, errors = load_rules_dir(source)
+    texts = {doc_id: "\n".join(c["text"] for c in build.chunks) for doc_id, build in builds.items()}
+    errors = [*errors, *validate_citations(items, texts)]
+    for error in errors:
+        report.fail(
+            str(source / error.file), f"reglas de elegibilidad: {error.field or '(archivo)'}: {error.reason}"
+        )
+    items = drop_invalid(items, errors)
+    dumps = sorted(
+        json.dumps(item.model_dump(mode="json", exclude={"file"}), sort_keys=True, ensure_ascii=False)
+        for item in items
+    )
+    digest = hashlib.sha256("\n".join(dumps).encode()).hexdigest() if items else ""
+    return _Rules(items, digest)
 
 
 def _absolute_source(settings: Settings, source_path: str) -> Path:
@@ -408,7 +478,10 @@ def _write_version(
     model_id: str,
     dim: int,
     progress: ProgressFn | None,
+    rules: _Rules | None = None,
 ) -> str:
+    from assistant.eligibility import export_rules
+
     version_id = new_version_id()
     root = versions_dir(settings.index_dir)
     partial = root / f".{version_id}.partial"
@@ -435,6 +508,9 @@ def _write_version(
     np.save(partial / "vectors.npy", chunk_matrix)
     np.save(partial / "sentence_vectors.npy", sentence_matrix)
     LexicalIndex.build([lexical_text(c) for c in chunks]).save(partial / "bm25")
+    rules = rules or _Rules()
+    if rules.items:
+        export_rules(rules.items, partial / RULES_DIR)
     if progress:
         progress("escribiendo el índice vectorial", 0, len(chunks))
     collection = VersionCollection(make_client(settings), version_id, None, create=True)
@@ -452,6 +528,7 @@ def _write_version(
         "documents": documents,
         "chunks": len(chunks),
         "sentences": len(sentences),
+        "eligibility": {"hash": rules.digest, "components": [r.component for r in rules.items]},
     }
     (partial / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
     for path in partial.rglob("*"):
@@ -485,8 +562,9 @@ def remove_documents(settings: Settings, document_ids: list[str]) -> IngestRepor
         if report.removed and keep:
             first = next(iter(keep.values()))
             model_id = json.loads(previous.config or "{}").get("model", "")
+            rules = _eligibility_rules(_rules_source(set(), previous), keep, report)
             version_id = _write_version(
-                settings, keep, previous.config, model_id, first.vectors.shape[1], None
+                settings, keep, previous.config, model_id, first.vectors.shape[1], None, rules
             )
             switch_active(settings, version_id, reason="remove " + ",".join(report.removed))
             garbage_collect(settings)

@@ -7,17 +7,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 
 from assistant.api import routes_admin, routes_catalog, routes_health, routes_query
+from assistant.api.deps import staff_access
 from assistant.api.errors import error_response, install_error_handlers
+from assistant.api.guard import RequestGuard
 from assistant.api.jobs import JobManager
 from assistant.api.metrics import Metrics
+from assistant.api.routes_eligibility import eligibility_router
 from assistant.core import Assistant
-from assistant.ratelimit import RateLimiter
 from assistant.settings import Settings, get_settings
+from assistant.state import make_rate_limiter
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -34,11 +37,12 @@ def create_app(settings: Settings, assistant: Assistant | None = None, *, embedd
     app.state.assistant = assistant or Assistant(settings)
     app.state.ingest_embeddings = embeddings
     app.state.metrics = metrics = Metrics()
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.rate_limiter = make_rate_limiter(settings, "api")
     app.state.jobs = JobManager(
         settings.data_dir / "jobs", on_finish=lambda kind, status: metrics.jobs.labels(kind, status).inc()
     )
     install_error_handlers(app)
+    app.add_middleware(RequestGuard, settings=settings)  # admin token and body size, before any body read
 
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
@@ -65,6 +69,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None, *, embedd
     app.include_router(routes_health.router)
     app.include_router(routes_query.router)
     app.include_router(routes_catalog.router)
+    core = app.state.assistant
+    app.include_router(eligibility_router(core.eligibility), dependencies=[Depends(staff_access)])
     if settings.admin_token.get_secret_value():
         app.include_router(routes_admin.router)
     else:
