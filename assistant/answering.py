@@ -13,7 +13,7 @@ import numpy as np
 
 from assistant.lexical import overlap
 from assistant.retrieval import Hit
-from assistant.text import is_heading_unit
+from assistant.text import fold, is_heading_unit
 from assistant.versions import IndexVersion
 
 ELLIPSIS = "…"
@@ -46,6 +46,17 @@ _QUESTION_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
         re.compile(r"(?<=[a-záéíóúñ,;] )[A-ZÁÉÍÓÚÑ][\wáéíóúñ]+"),
     ),
 ]
+
+
+_LIST_QUESTION = re.compile(
+    r"\b(requisitos?|documentos?|papeles|papeleria|obligaciones|criterios|causas|conceptos|pasos"
+    r"|cuales son|que necesito|que se necesita|que piden|que me piden|que debo (?:presentar|entregar|llevar))\b"
+)
+
+
+def asks_for_list(question: str) -> bool:
+    """Questions whose answer is an enumeration (requisitos, documentos, obligaciones…)."""
+    return _LIST_QUESTION.search(fold(question)) is not None
 
 
 def answer_type_match(question: str, sentence: str) -> float:
@@ -197,6 +208,12 @@ class ExtractiveAnswerer:
             if used + length > budget:
                 if i != best:
                     continue
+                if len(group) > 2 and asks_for_list(question):
+                    # "¿qué papeles necesito?": the list from its start, cut at the budget with "…"
+                    # (the full passage is one tap away), rather than one item picked from the middle.
+                    chosen.extend(group)
+                    used += length
+                    break
                 # The enumeration doesn't fit: the best unit alone (with what a heading introduces),
                 # trimmed below.
                 group = group[:2] if is_heading_unit(sentences[i]["text"]) else [i]

@@ -17,7 +17,7 @@ from assistant.models import Answer, Citation, DocumentInfo, Filters, IndexInfo,
 from assistant.retrieval import Hit, HybridRetriever, Retrieval
 from assistant.sessions import SessionStore, Turn, make_session_store
 from assistant.settings import Settings
-from assistant.text import analyze, fold
+from assistant.text import analyze, expand_query, fold
 from assistant.versions import (
     RULES_DIR,
     IndexVersion,
@@ -105,7 +105,7 @@ class Assistant:
         query = self.resolve_follow_up(question, history)
         version = self.versions.current()
         retrieval = self.retriever.retrieve(
-            version, query, k=self.settings.retrieval_k, filters=_filter_dict(filters)
+            version, expand_query(query), k=self.settings.retrieval_k, filters=_filter_dict(filters)
         )
         hits = retrieval.hits
         evidence = evidence_score(retrieval)
@@ -208,7 +208,7 @@ class Assistant:
         query = self._clean(query)
         version = self.versions.current()
         retrieval = self.retriever.retrieve(
-            version, query, k=k or self.settings.retrieval_k, filters=_filter_dict(filters)
+            version, expand_query(query), k=k or self.settings.retrieval_k, filters=_filter_dict(filters)
         )
         return [self._passage(version, h) for h in retrieval.hits]
 
@@ -217,7 +217,10 @@ class Assistant:
     ) -> tuple[list[Passage], str]:
         version = self.versions.current()
         retrieval = self.retriever.retrieve(
-            version, self._clean(query), k=k or self.settings.retrieval_k, filters=_filter_dict(filters)
+            version,
+            expand_query(self._clean(query)),
+            k=k or self.settings.retrieval_k,
+            filters=_filter_dict(filters),
         )
         return [self._passage(version, h) for h in retrieval.hits], version.version_id
 

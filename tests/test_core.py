@@ -39,6 +39,15 @@ def test_answer_cites_the_article_and_keeps_the_list_whole(e5_assistant: Assista
     assert answer.index_version
 
 
+def test_a_list_longer_than_the_budget_starts_at_its_lead_in(e5_assistant: Assistant) -> None:
+    """'¿qué papeles necesito?' under a phone budget: the lead-in and the first items, then '…' — not
+    one item picked from the middle of the list."""
+    answer = e5_assistant.ask("q papeles necesito pa cadenas de valor", max_chars=150)
+    assert not answer.abstained and len(answer.text) <= 150
+    assert "deberán presentar" in answer.text and "I. Identificación oficial vigente" in answer.text
+    assert answer.text.rstrip().endswith("…")
+
+
 def test_short_budget_gives_sentences_not_the_whole_chunk(assistant: Assistant) -> None:
     answer = assistant.ask("cuantas hectareas maximo puedo tener", max_chars=160)
     assert "20 hectáreas" in answer.text
