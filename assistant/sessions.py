@@ -1,15 +1,18 @@
-"""Conversation state behind a small interface: in-memory and SQLite (a shared backend can follow)."""
+"""Conversation state behind a small interface: in-memory, SQLite (one machine) and Redis (several).
+
+Stores are built by :func:`assistant.state.make_session_store` from the settings."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from assistant.state import Outage, open_sqlite
 
 
 @dataclass
@@ -68,13 +71,11 @@ class SQLiteSessionStore:
         self, path: Path, max_turns: int = 6, ttl_seconds: float = 1800, max_sessions: int = 100_000
     ) -> None:
         self.max_turns, self.ttl, self.max_sessions = max_turns, ttl_seconds, max_sessions
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS session_turns (session TEXT NOT NULL, at REAL NOT NULL, turn TEXT NOT NULL)"
+        self._db = open_sqlite(
+            path,
+            "CREATE TABLE IF NOT EXISTS session_turns (session TEXT NOT NULL, at REAL NOT NULL, turn TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS session_turns_s ON session_turns(session, at)",
         )
-        self._db.execute("CREATE INDEX IF NOT EXISTS session_turns_s ON session_turns(session, at)")
         self._lock = threading.Lock()
         self._writes = 0
 
@@ -119,21 +120,114 @@ class SQLiteSessionStore:
             self._db.execute("DELETE FROM session_turns WHERE session=?", (session_id,))
 
     def count_locked(self) -> int:
-        return int(self._db.execute("SELECT COUNT(DISTINCT session) FROM session_turns").fetchone()[0])
+        """Conversations with a turn younger than the TTL."""
+        cutoff = time.time() - self.ttl
+        row = self._db.execute(
+            "SELECT COUNT(DISTINCT session) FROM session_turns WHERE at >= ?", (cutoff,)
+        ).fetchone()
+        return int(row[0])
 
     def count(self) -> int:
         with self._lock:
             return self.count_locked()
 
 
-def make_session_store(settings: Any) -> SessionStore:
-    if settings.session_backend == "memory":
-        return MemorySessionStore(
-            settings.session_max_turns, settings.session_ttl_seconds, settings.session_max_count
+# Appends a turn, keeps the last ``max_turns``, (re)sets the conversation's expiry and keeps the index of
+# conversations (a sorted set by last activity, server time) within ``max_sessions``; all in one step.
+_APPEND = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local ttl_ms = tonumber(ARGV[3])
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ttl_ms)
+redis.call('ZADD', KEYS[2], now_ms, ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms - ttl_ms)
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+if excess > 0 then
+  local oldest = redis.call('ZPOPMIN', KEYS[2], excess)
+  for i = 1, #oldest, 2 do
+    redis.call('DEL', ARGV[6] .. oldest[i])
+  end
+end
+return 1
+"""
+
+
+class RedisSessionStore:
+    """Conversations shared by every worker and machine: a Redis list per conversation with a TTL.
+
+    ``<prefix>session:<id>`` holds the last ``max_turns`` turns as JSON and expires ``ttl_seconds`` after
+    the last turn; ``<prefix>sessions`` (sorted by last activity) bounds how many conversations exist.
+    Needs one Redis server (or a primary with Sentinel); not Redis Cluster (the script touches several keys).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str = "campo:",
+        max_turns: int = 6,
+        ttl_seconds: float = 1800,
+        max_sessions: int = 100_000,
+        outage: Outage | None = None,
+    ) -> None:
+        self.max_turns, self.ttl, self.max_sessions = max_turns, ttl_seconds, max_sessions
+        self._outage = outage or Outage("sessions")
+        self._redis = client
+        self._prefix = prefix
+        self._index = f"{prefix}sessions"
+        self._append = client.register_script(_APPEND)
+
+    def key(self, session_id: str) -> str:
+        return f"{self._prefix}session:{session_id}"
+
+    def history(self, session_id: str) -> list[Turn]:
+        cutoff = time.time() - self.ttl
+        try:
+            raw = self._redis.lrange(self.key(session_id), -self.max_turns, -1)
+        except self._outage.errors as exc:
+            self._outage.report(exc, "answering without the conversation's previous turns")
+            return []
+        turns = [Turn(**json.loads(r)) for r in raw]
+        return [t for t in turns if t.at >= cutoff]
+
+    def append(self, session_id: str, turn: Turn) -> None:
+        try:
+            self._append_turn(session_id, turn)
+        except self._outage.errors as exc:
+            self._outage.report(exc, "turn not remembered")
+
+    def _append_turn(self, session_id: str, turn: Turn) -> None:
+        self._append(
+            keys=[self.key(session_id), self._index],
+            args=[
+                json.dumps(asdict(turn), ensure_ascii=False),
+                self.max_turns,
+                max(1, int(self.ttl * 1000)),
+                self.max_sessions,
+                session_id,
+                f"{self._prefix}session:",
+            ],
         )
-    return SQLiteSessionStore(
-        settings.state_db,
-        settings.session_max_turns,
-        settings.session_ttl_seconds,
-        settings.session_max_count,
-    )
+
+    def forget(self, session_id: str) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(self.key(session_id))
+        pipe.zrem(self._index, session_id)
+        try:
+            pipe.execute()
+        except self._outage.errors as exc:
+            self._outage.report(exc, "conversation not forgotten (it expires by itself)")
+
+    def count(self) -> int:
+        seconds, micros = self._redis.time()
+        now_ms = seconds * 1000 + micros // 1000
+        return int(self._redis.zcount(self._index, now_ms - int(self.ttl * 1000), "+inf"))
+
+
+def make_session_store(settings: Any) -> SessionStore:
+    """The store the settings ask for (see :mod:`assistant.state`)."""
+    from assistant.state import make_session_store as make
+
+    return make(settings)

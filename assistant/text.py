@@ -229,9 +229,16 @@ def split_units(text: str) -> list[tuple[str, bool]]:
 ARTICLE_HEADING = re.compile(r"^\**\s*Art[íi]culo\s+\d+\w*\.?\**\s+[^.:]{0,80}\.$", re.IGNORECASE)
 
 
+def is_table_header(unit: str) -> bool:
+    """'Concepto | Monto máximo | Observaciones': a table's column names (no figure in any cell)."""
+    cells = [c.strip() for c in unit.split(" | ")]
+    return len(cells) >= 2 and all(cells) and not re.search(r"\d", unit)
+
+
 def is_heading_unit(unit: str) -> bool:
-    """'Artículo 8. Requisitos de la organización.': a title, not an answer by itself."""
-    return len(unit) < 100 and bool(ARTICLE_HEADING.match(unit))
+    """'Artículo 8. Requisitos de la organización.' or a table's header row: a title, not an answer
+    by itself (the answerer takes what it introduces)."""
+    return (len(unit) < 100 and bool(ARTICLE_HEADING.match(unit))) or is_table_header(unit)
 
 
 def _merge_fragments(sentences: list[str], min_chars: int = 25) -> list[str]:

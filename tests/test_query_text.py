@@ -41,3 +41,11 @@ def test_expansion_reaches_the_rules_vocabulary() -> None:
 )
 def test_asks_for_list(question: str, is_list: bool) -> None:
     assert asks_for_list(question) is is_list
+
+
+def test_table_header_rows_are_headings_not_answers() -> None:
+    from assistant.text import is_heading_unit
+
+    assert is_heading_unit("Concepto de apoyo | Contenido del paquete (ilustrativo) | Monto máximo por hogar")
+    assert not is_heading_unit("Paquete de aves | 10 gallinas | 3,000 pesos")
+    assert not is_heading_unit("Los solicitantes deberán presentar:")
