@@ -42,7 +42,9 @@ class HybridRetriever:
         dense_weight: float = 0.5,
         near_duplicate: float = 0.97,
         unit_max: bool = True,
+        mode: str = "hybrid",
     ) -> None:
+        self.mode = "lexical" if mode == "bm25" else mode  # default of retrieve(); 'bm25' = CAMPO_ setting
         self.unit_max = unit_max
         self.embeddings = embeddings
         self.candidate_k = candidate_k
@@ -57,10 +59,12 @@ class HybridRetriever:
         *,
         k: int,
         filters: dict[str, Any] | None = None,
-        mode: str = "hybrid",
+        mode: str | None = None,
         query_vector: np.ndarray | None = None,
     ) -> Retrieval:
-        """Top-k chunks for ``query``; ``mode`` is 'hybrid', 'dense' or 'lexical' (for evaluation)."""
+        """Top-k chunks for ``query``; ``mode`` is 'hybrid', 'dense' or 'lexical' (default: the
+        retriever's own mode)."""
+        mode = mode or self.mode
         filters = {k_: v for k_, v in (filters or {}).items() if v is not None}
         mask = version.mask(filters)
         n = len(version.chunks)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         REPO_ROOT / "data",
-        description="Where index versions, the embedding cache and state (sessions, feedback) live.",
+        description="Where index versions (vectors, BM25 files), the embedding cache and — with "
+        "state_backend='sqlite' — sessions, rate limits and feedback live. Must be the same shared folder "
+        "for every API worker and the ingestion when they run on several machines (docs/deploy.md).",
     )
     corpus_dir: Path = Field(
         REPO_ROOT / "corpus", description="Folder of rule documents to ingest by default."
@@ -76,6 +78,11 @@ class Settings(BaseSettings):
     dense_weight: float = Field(
         0.7, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion (BM25 gets the rest)."
     )
+    retrieval_mode: Literal["hybrid", "bm25"] = Field(
+        "hybrid",
+        description="'hybrid' = Chroma dense + BM25, fused; 'bm25' = BM25 candidates only, no Chroma search "
+        "(the query is still embedded to pick answer sentences). Compared in docs/benchmarks.md.",
+    )
     abstain_threshold: float = Field(
         0.86,
         description="Minimum evidence score to answer; below it the assistant says the rules don't cover "
@@ -92,9 +99,28 @@ class Settings(BaseSettings):
         1000, ge=20, description="Longer questions are refused with a clear message."
     )
 
+    # --- Shared state (sessions, rate limits, feedback) -------------------------------------
+    state_backend: Literal["sqlite", "redis"] = Field(
+        "sqlite",
+        description="Where conversations, rate-limit buckets and feedback live: 'sqlite' = files under "
+        "data_dir (one machine, any number of workers); 'redis' = the Redis server at redis_url "
+        "(several machines). See docs/deploy.md.",
+    )
+    redis_url: SecretStr = Field(
+        SecretStr("redis://127.0.0.1:6379/0"),
+        description="Redis URL when state_backend='redis' (redis://[:password@]host:port/db, rediss:// "
+        "for TLS). Kept secret because it may carry a password.",
+    )
+    redis_prefix: str = Field(
+        "campo:",
+        description="Prefix of every Redis key, so several deployments (e.g. staging) can share one Redis.",
+    )
+
     # --- Sessions --------------------------------------------------------------------------
-    session_backend: Literal["sqlite", "memory"] = Field(
-        "sqlite", description="Where conversation turns live."
+    session_backend: Literal["state", "memory"] = Field(
+        "state",
+        description="'state' = conversations in the shared state backend (state_backend); 'memory' = "
+        "inside one process only (tests, a single worker). 'sqlite' is accepted as 'state'.",
     )
     session_max_turns: int = Field(6, ge=1, le=50, description="Turns remembered per conversation.")
     session_ttl_seconds: int = Field(
@@ -164,6 +190,11 @@ class Settings(BaseSettings):
     asr_timeout_seconds: float = Field(30.0, gt=0, description="Give up transcribing after this.")
 
     # --- Eligibility -----------------------------------------------------------------------
+
+    @field_validator("session_backend", mode="before")
+    @classmethod
+    def _legacy_session_backend(cls, value: object) -> object:
+        return "state" if value == "sqlite" else value
 
     @model_validator(mode="after")
     def _refuse_weak_secrets_in_production(self) -> Settings:
