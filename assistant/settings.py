@@ -50,6 +50,14 @@ class Settings(BaseSettings):
         description="sentence-transformers model name or local folder (used when embeddings='sentence-transformers').",
     )
     embedding_batch_size: int = Field(16, ge=1, le=1024, description="Texts embedded per batch at ingestion.")
+    embedding_threads: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="CPU threads of the e5 engine per process; 0 = the engine's default (all cores). Set 1 "
+        "when several workers share the cores or the machine is busy: under contention p99 at concurrency 1 "
+        "fell from 2.4 s to 84 ms (docs/benchmarks.md, HTTP section).",
+    )
 
     # --- Ingestion / index -----------------------------------------------------------------
     chunk_max_chars: int = Field(1400, ge=200, description="Upper bound of a chunk's length in characters.")
