@@ -49,8 +49,10 @@ eval: setup  ## retrieval/answer/abstention figures on XQuAD-es dev and the samp
 	$(BIN)/campo eval xquad --output docs/results/xquad-dev.json
 	$(BIN)/campo eval samples --output docs/results/samples.json
 
-bench: setup eval
-	$(BIN)/python tools/bench_http.py
+bench: setup-dev eval  ## every figure in docs/benchmarks.md (run on a quiet machine; ~15 min)
+	$(BIN)/python tools/bench_http.py --output docs/results/http.json
+	$(BIN)/python tools/bench_ingest.py --output docs/results/ingest.json
+	$(BIN)/python tools/bench_scale.py --sizes 1000 10000 100000 --server --output docs/results/scale.json --plot docs/img/latency_vs_size.png
 
 samples: setup-dev  ## rebuild the PDF/DOCX/HTML sample documents from tools/samples/
 	$(BIN)/python tools/build_samples.py

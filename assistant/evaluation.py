@@ -19,7 +19,7 @@ from assistant.core import Assistant, evidence_score
 from assistant.embeddings import CampoEmbeddings, make_embeddings
 from assistant.sessions import MemorySessionStore
 from assistant.settings import Settings
-from assistant.text import fold
+from assistant.text import expand_query, fold
 
 DEV_ARTICLES = range(0, 24)
 
@@ -62,7 +62,7 @@ def retrieval_metrics(assistant: Assistant, questions: list[dict[str, Any]], mod
     version = assistant.versions.current()
     r1 = r5 = 0
     for q in questions:
-        hits = assistant.retriever.retrieve(version, q["q"], k=5, mode=mode).hits
+        hits = assistant.retriever.retrieve(version, expand_query(q["q"]), k=5, mode=mode).hits
         docs = [version.chunks[h.row]["document_id"] for h in hits]
         r1 += bool(docs) and docs[0] == q["doc"]
         r5 += q["doc"] in docs
@@ -93,7 +93,7 @@ def abstention_scores(assistant: Assistant, questions: list[dict[str, Any]]) -> 
     version = assistant.versions.current()
     out = []
     for q in questions:
-        out.append(evidence_score(assistant.retriever.retrieve(version, q["q"], k=1)))
+        out.append(evidence_score(assistant.retriever.retrieve(version, expand_query(q["q"]), k=1)))
     return out
 
 
@@ -174,7 +174,7 @@ def run_sample_questions(assistant: Assistant, questions_path: Path) -> dict[str
     r1 = r5 = sec1 = contains = answered = 0
     failures = []
     for q in in_scope:
-        hits = assistant.retriever.retrieve(version, q["q"], k=5).hits
+        hits = assistant.retriever.retrieve(version, expand_query(q["q"]), k=5).hits
         docs = [version.chunks[h.row]["document_id"] for h in hits]
         r1 += bool(docs) and docs[0] == q["document"]
         r5 += q["document"] in docs

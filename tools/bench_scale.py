@@ -142,6 +142,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--server", action="store_true", help="also measure against a `chroma run` server")
     parser.add_argument("--plot", default="")
+    parser.add_argument("--output", default="", help="write the figures as JSON here")
     args = parser.parse_args()
     vocab = vocabulary()
     results: dict[str, list[dict[str, float]]] = {"embedded": []}
@@ -167,6 +168,20 @@ def main() -> None:
                 f"| {mode} | {int(r['size']):,} | {r['p50']:.1f} | {r['p95']:.1f} | "
                 f"{r['build_s']:.0f} ({r['chunks_per_s']:.0f}) | {r['load_s']:.1f} | {r['rss_mb']:.0f} |"
             )
+    if args.output:
+        import json
+        import os
+        import platform
+
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "command": " ".join(["tools/bench_scale.py", *sys.argv[1:]]),
+            "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
+            "load_average": os.getloadavg(),
+            "note": "synthetic chunks and random vectors; retrieval + fusion, no query embedding",
+            "results": results,
+        }
+        Path(args.output).write_text(json.dumps(payload, indent=1), "utf-8")
     if args.plot:
         import matplotlib
 
