@@ -4,32 +4,43 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
-from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
 
 from assistant.core import Assistant
+from assistant.eligibility import EligibilityService
 from assistant.feedback import FeedbackStore
-from assistant.ratelimit import RateLimiter
 from assistant.redact import RedactingFilter
 from assistant.settings import Settings
+from assistant.state import make_feedback_store, make_rate_limiter
 from bot import handlers
+from bot.eligibility_flow import build_eligibility_handler
+from bot.ordering import PerChatUpdateProcessor
+from bot.webhook import ALLOWED_UPDATES, WebhookConfigError, serve_webhook, webhook_path, webhook_secret
 
 log = logging.getLogger(__name__)
 
 
 def build_application(
-    settings: Settings, assistant: Assistant, *, feedback_store: FeedbackStore | None = None
+    settings: Settings,
+    assistant: Assistant,
+    *,
+    feedback_store: FeedbackStore | None = None,
+    eligibility: Callable[[], EligibilityService] | None = None,
 ) -> Application:  # type: ignore[type-arg]
-    """The PTB Application with every handler registered; token and Bot API URL from settings."""
+    """The PTB Application with every handler registered; token and Bot API URL from settings.
+
+    ``eligibility`` returns the current rules (default: those of the assistant's active index version)."""
     token = settings.telegram_bot_token.get_secret_value()
     base = settings.telegram_api_url.rstrip("/")
     file_base = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file"
@@ -41,14 +52,24 @@ def build_application(
         .request(HTTPXRequest(connect_timeout=10, read_timeout=20, write_timeout=20, connection_pool_size=16))
         .get_updates_request(HTTPXRequest(connect_timeout=10, read_timeout=40))
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(True)
+        .concurrent_updates(PerChatUpdateProcessor())  # chats in parallel, one chat in order
         .build()
     )
     app.bot_data.update(
         assistant=assistant,
         settings=settings,
-        feedback=feedback_store or FeedbackStore(settings.state_db),
-        rate_limiter=RateLimiter(settings.bot_rate_limit_per_minute),
+        feedback=feedback_store or make_feedback_store(settings),
+        rate_limiter=make_rate_limiter(settings, "bot"),
+    )
+    app.bot_data["eligibility"] = eligibility or assistant.eligibility
+    app.add_handler(TypeHandler(object, handlers.purge_old_answers), group=-1)
+    # First in its group: while it waits for an answer, short texts and /nueva go to the check.
+    app.add_handler(
+        build_eligibility_handler(
+            lambda: app.bot_data["eligibility"](),
+            on_reset=handlers.new_conversation,
+            on_other_text=handlers.question,
+        )
     )
     app.add_handler(CommandHandler("start", handlers.start))
     app.add_handler(CommandHandler("ayuda", handlers.help_command))
@@ -76,23 +97,31 @@ def build_application(
     return app
 
 
-def run_bot(settings: Settings) -> int:
+def run_bot(settings: Settings, assistant: Assistant | None = None) -> int:
     """`campo bot`: long polling, or a webhook when CAMPO_TELEGRAM_WEBHOOK_URL is set."""
     if not settings.telegram_bot_token.get_secret_value():
         print("Falta TELEGRAM_BOT_TOKEN: cree el bot con @BotFather y defina el token.", file=sys.stderr)
         return 2
+    secret = ""
+    if settings.telegram_webhook_url:
+        try:
+            webhook_path(settings.telegram_webhook_url)
+            secret = webhook_secret(settings)
+        except WebhookConfigError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = build_application(settings, Assistant(settings))
+    app = build_application(settings, assistant or Assistant(settings))
     if settings.telegram_webhook_url:
-        app.run_webhook(
-            listen=settings.telegram_webhook_listen,
-            port=settings.telegram_webhook_port,
-            webhook_url=settings.telegram_webhook_url,
-            secret_token=settings.telegram_webhook_secret.get_secret_value() or None,
-            allowed_updates=Update.ALL_TYPES,
+        log.info(
+            "starting in webhook mode on %s:%d",
+            settings.telegram_webhook_listen,
+            settings.telegram_webhook_port,
         )
+        serve_webhook(app, settings, secret)
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        log.info("starting in long-polling mode")
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0

@@ -29,6 +29,8 @@ def answer_html(answer: Answer) -> str:
             line = "• " + _LIST_MARK.sub("", line)
         lines.append(html.escape(line, quote=False))
     body = "\n".join(lines)
+    if answer.citations and not answer.abstained and body.endswith("…"):
+        body += "\n<i>(Recorté la respuesta: toque «📄 Ver fuente» para leer el artículo completo.)</i>"
     if answer.citations and not answer.abstained:
         body += "\n\n<i>" + html.escape(source_line(answer.citations[0]), quote=False) + "</i>"
     return body

@@ -6,18 +6,23 @@ import asyncio
 import hashlib
 import html
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.ext import ContextTypes
 
 from assistant.core import Assistant
+from assistant.eligibility import EligibilityService, looks_like_eligibility_question
 from assistant.errors import CampoError
 from assistant.feedback import FeedbackStore
+from assistant.models import Citation
 from assistant.ratelimit import RateLimiter
 from assistant.settings import Settings
-from bot.formatting import answer_html, split_message
+from bot.eligibility_flow import eligibility_reply, forget_facts, purge_expired
+from bot.formatting import answer_html, source_line, split_message
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +34,11 @@ EXAMPLES = [
 HELP = (
     "Escríbame su pregunta sobre los programas como se la haría a un técnico, por ejemplo:\n"
     + "\n".join(f"• {html.escape(q)}" for q in EXAMPLES)
-    + "\n\nComandos:\n/programas — qué reglas conozco\n/nueva — empezar otra conversación\n"
+    + "\n\nComandos:\n/elegibilidad — revisar paso a paso a qué apoyos podría entrar\n"
+    "/programas — qué reglas conozco\n/nueva — empezar otra conversación (y borrar sus respuestas)\n"
     "/fuente — ver el texto completo de donde salió la última respuesta\n/ayuda — este mensaje"
 )
+PURGE_EVERY_SECONDS = 60.0
 NON_TEXT = (
     "Por ahora solo entiendo mensajes de texto. Escríbame su pregunta sobre las reglas de los programas "
     "(por ejemplo: «¿qué papeles necesito?») y con gusto le respondo."
@@ -69,9 +76,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     topics = _core(context).topics()
     known = "\n".join(f"• {html.escape(t)}" for t in topics[:10]) or "• (todavía no hay reglas cargadas)"
     text = (
-        "¡Hola! Soy <b>Campo</b>. Respondo preguntas sobre las reglas de estos programas:\n"
+        "¡Hola! Soy <b>Campo</b>. Respondo preguntas con estas reglas y guías de programas:\n"
         f"{known}\n\n"
         "Pruebe, por ejemplo:\n" + "\n".join(f"• {html.escape(q)}" for q in EXAMPLES) + "\n\n"
+        "Para saber a qué apoyos podría entrar, escriba /elegibilidad y le hago unas preguntas.\n\n"
         "<i>Las respuestas salen de las reglas de los programas; no son una resolución oficial.</i>\n"
         "🔒 Nunca me envíe su CURP, RFC, teléfono ni otros datos personales."
     )
@@ -98,8 +106,9 @@ async def programs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def new_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/nueva: forget the conversation."""
+    """/nueva: forget the conversation and the eligibility answers."""
     _core(context).forget(session_id(update))
+    forget_facts(context)
     context.chat_data.clear() if context.chat_data is not None else None
     await _send(update, "Listo, empecemos de nuevo. ¿Qué quiere saber?")
 
@@ -113,8 +122,10 @@ async def source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _send(update, "Todavía no tengo una respuesta con fuente en esta conversación.")
         return
     c = turn.citations[0]
-    head = html.escape(", ".join(x for x in (c.get("title"), c.get("section")) if x))
-    await _send(update, f"<b>{head}</b>\n\n{html.escape(c.get('text') or c.get('snippet') or '')}")
+    head = html.escape(source_line(Citation.model_validate(c)), quote=False)
+    await _send(
+        update, f"<b>{head}</b>\n\n{html.escape(c.get('text') or c.get('snippet') or '', quote=False)}"
+    )
 
 
 async def feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -153,6 +164,8 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    """The core's answer; a "¿califico?" question also gets the rules engine's quick answer and a button
+    that starts the guided check with the facts the question mentions (private chats only)."""
     user = update.effective_user
     limiter: RateLimiter = context.application.bot_data["rate_limiter"]
     if limiter.check(str(user.id if user else 0)):
@@ -174,7 +187,45 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
         store: FeedbackStore = context.application.bot_data["feedback"]
         chat_id = update.effective_chat.id if update.effective_chat else 0
         store.record(chat_id, "abstained", text, answer.text, index_version=answer.index_version)
-    await _send(update, answer_html(answer), markup=None if answer.abstained else _buttons())
+    offer = _eligibility_offer(update, context, text)
+    # An edited question is answered as a reply to it, so the answer is not taken for the old one's.
+    reply_to = update.edited_message.message_id if update.edited_message else None
+    if not (answer.abstained and offer):  # "not in the rules" next to an eligibility answer only confuses
+        await _send(
+            update, answer_html(answer), markup=None if answer.abstained else _buttons(), reply_to=reply_to
+        )
+        reply_to = None
+    if offer:
+        await _send(update, offer[0], markup=offer[1], reply_to=reply_to)
+
+
+def _eligibility_offer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, text: str
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE or not looks_like_eligibility_question(text):
+        return None
+    get_service: Callable[[], EligibilityService] = context.application.bot_data["eligibility"]
+    try:
+        service = get_service()
+    except CampoError:
+        return None
+    if not service.rules:
+        return None
+    return eligibility_reply(service, text, context)
+
+
+async def purge_old_answers(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs before every update, acts at most once a minute: drops eligibility answers older than 30 min."""
+    data = context.application.bot_data
+    now = time.monotonic()
+    last = data.get("purged_at")
+    if last is not None and now - last < PURGE_EVERY_SECONDS:
+        return
+    data["purged_at"] = now
+    dropped = purge_expired(context.application.user_data)
+    if dropped:
+        log.info("dropped expired eligibility answers of %d users", dropped)
 
 
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -218,7 +269,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not send the apology")
 
 
-async def _send(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def _send(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None
+) -> None:
     chat = update.effective_chat
     if chat is None:
         return
@@ -230,5 +283,8 @@ async def _send(update: Update, text: str, markup: InlineKeyboardMarkup | None =
             part,
             parse_mode=ParseMode.HTML,
             reply_markup=markup if i == len(parts) - 1 else None,
+            reply_parameters=(
+                ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to and i == 0 else None
+            ),
             disable_web_page_preview=True,
         )

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import threading
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram.ext import Application
 
 from assistant.core import Assistant
+from assistant.eligibility import EligibilityService
 from assistant.embeddings import HashingEmbeddings
 from assistant.feedback import FeedbackStore, export_feedback
 from assistant.models import Answer
@@ -24,8 +29,19 @@ from tests.fakes.telegram_server import FakeTelegram, html_error
 
 
 class Harness:
-    def __init__(self, fake: FakeTelegram, assistant: Assistant, store: FeedbackStore) -> None:
-        self.fake, self.assistant, self.store = fake, assistant, store
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        assistant: Assistant,
+        store: FeedbackStore,
+        app: Application[Any, Any, Any, Any, Any, Any],
+    ) -> None:
+        self.fake, self.assistant, self.store, self.app = fake, assistant, store, app
+
+    @staticmethod
+    def assistant_session(chat_id: int) -> str:
+        """The session id the bot uses for a private chat."""
+        return "tg-" + hashlib.sha256(f"{chat_id}:".encode()).hexdigest()[:20]
 
     async def say(self, text: str, **kwargs: Any) -> dict[str, Any]:
         before = len(self.fake.sent)
@@ -33,7 +49,11 @@ class Harness:
         return (await self.fake.wait_sent(before + 1))[-1]
 
 
-async def _harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def _harness(
+    tmp_path: Path, *, eligibility: EligibilityService | None = None, **overrides: Any
+) -> AsyncIterator[Harness]:
+    """The real Application polling the fake Bot API, over the test index (and, if given, these rules)."""
     fake = await FakeTelegram().start()
     settings = make_settings(
         tmp_path,
@@ -44,13 +64,15 @@ async def _harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harness]:
     build_test_index(settings)
     assistant = Assistant(settings, embeddings=HashingEmbeddings(), sessions=MemorySessionStore())
     store = FeedbackStore(settings.state_db)
-    app = build_application(settings, assistant, feedback_store=store)
+    app = build_application(
+        settings, assistant, feedback_store=store, eligibility=(lambda: eligibility) if eligibility else None
+    )
     async with app:
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=1)
         try:
-            yield Harness(fake, assistant, store)
+            yield Harness(fake, assistant, store, app)
         finally:
             await app.updater.stop()
             await app.stop()
@@ -59,7 +81,7 @@ async def _harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harness]:
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
-    async for h in _harness(tmp_path):
+    async with _harness(tmp_path) as h:
         yield h
 
 
@@ -158,12 +180,45 @@ async def test_new_forgets_and_edited_message_is_answered(bot: Harness) -> None:
     await bot.say("monto del apoyo por pescador")
     assert "Listo" in (await bot.say("/nueva"))["text"]
     assert "Todavía no tengo" in (await bot.say("/fuente"))["text"]
-    sent = await bot.say("hasta cuando hay ventanilla", edited=True)
+    edited_id = bot.fake.push_message("hasta cuando hay ventanilla", edited=True)
+    sent = (await bot.fake.wait_sent(len(bot.fake.sent) + 1))[-1]
     assert "31 de marzo" in sent["text"]
+    # answered as a reply to the edited message, so it is not read as the answer to the old text
+    edited_message = next(u for u in bot.fake.pushed if u["update_id"] == edited_id)["edited_message"]
+    assert sent["reply_parameters"]["message_id"] == edited_message["message_id"]
+    plain = await bot.say("monto del apoyo por pescador")
+    assert "reply_parameters" not in plain
+
+
+async def test_two_chats_interleaved_are_concurrent_and_keep_their_own_conversations(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = bot.assistant.ask
+
+    def slow_for_fishers(question: str, **kwargs: Any) -> Answer:
+        if "pescador" in question:
+            time.sleep(1.0)  # in the worker thread, like a slow retrieval
+        return original(question, **kwargs)
+
+    monkeypatch.setattr(bot.assistant, "ask", slow_for_fishers)
+    bot.fake.push_message("monto del apoyo por pescador", chat_id=111)  # slow
+    bot.fake.push_message("¿y los requisitos?", chat_id=111)  # a follow-up of the slow one
+    bot.fake.push_message("hasta cuando hay ventanilla", chat_id=222)
+    bot.fake.push_message("¿y los requisitos?", chat_id=222)
+    sent = await bot.fake.wait_sent(4)
+    by_chat = {c: [m["text"] for m in sent if str(m["chat_id"]) == str(c)] for c in (111, 222)}
+    # Chat 222 was not kept waiting behind chat 111's slow question.
+    assert [str(m["chat_id"]) for m in sent[:2]] == ["222", "222"]
+    # Each chat in order, and each follow-up read with its own chat's previous question.
+    assert "8,000 pesos" in by_chat[111][0] and "Permiso de pesca vigente" in by_chat[111][1]
+    assert "31 de marzo" in by_chat[222][0]
+    assert "pesca" not in by_chat[222][1].lower()
+    turns = bot.assistant.sessions.history(bot.assistant_session(222))
+    assert [t.question for t in turns] == ["hasta cuando hay ventanilla", "¿y los requisitos?"]
 
 
 async def test_rate_limit_per_user(tmp_path: Path) -> None:
-    async for h in _harness(tmp_path, bot_rate_limit_per_minute=2):
+    async with _harness(tmp_path, bot_rate_limit_per_minute=2) as h:
         await h.say("monto del apoyo por pescador")
         await h.say("hasta cuando hay ventanilla")
         sent = await h.say("requisitos")
@@ -207,7 +262,7 @@ async def test_voice_note_is_transcribed_with_an_asr_endpoint(tmp_path: Path) ->
     server = ThreadingHTTPServer(("127.0.0.1", 0), _ASR)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        async for h in _harness(tmp_path, asr_base_url=f"http://127.0.0.1:{server.server_port}/v1"):
+        async with _harness(tmp_path, asr_base_url=f"http://127.0.0.1:{server.server_port}/v1") as h:
             h.fake.files["v9"] = b"OggS fake audio"
             h.fake.push_message(
                 None, extra={"voice": {"file_id": "v9", "file_unique_id": "v9", "duration": 2}}
@@ -224,3 +279,20 @@ def test_run_bot_without_token_exits_with_a_clear_message(
 ) -> None:
     assert run_bot(make_settings(tmp_path)) == 2
     assert "TELEGRAM_BOT_TOKEN" in capsys.readouterr().err
+
+
+def test_a_cut_answer_points_to_the_full_source() -> None:
+    from assistant.models import Citation
+    from bot.formatting import answer_html
+
+    citation = Citation(
+        document_id="d", title="Lineamientos 2014", section="Capítulo II > Artículo 7", snippet="x"
+    )
+    cut = Answer(
+        text="Requisitos:\n1. CURP;\n2. INE;\n…", abstained=False, confidence=1, citations=[citation]
+    )
+    whole = Answer(text="Requisitos:\n1. CURP;\n2. INE.", abstained=False, confidence=1, citations=[citation])
+    assert "toque «📄 Ver fuente»" in answer_html(cut)
+    assert "• CURP;" in answer_html(cut) and answer_html(cut).endswith("<i>📄 Lineamientos 2014, Art. 7</i>")
+    assert "Ver fuente" not in answer_html(whole)
+    assert html_error(answer_html(cut)) is None

@@ -2,6 +2,10 @@
 
 It implements the methods the bot uses, records every call, and rejects what Telegram rejects
 (messages over 4,096 characters, malformed HTML entities), so formatting bugs fail tests.
+
+Like Telegram, it delivers updates either through getUpdates (long polling) or, after setWebhook, by
+POSTing them to the webhook URL with the ``X-Telegram-Bot-Api-Secret-Token`` header; getUpdates is refused
+with 409 while a webhook is set.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import socket
 from html.parser import HTMLParser
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 ALLOWED_TAGS = {
@@ -81,11 +86,16 @@ class FakeTelegram:
         self.sent: list[dict[str, Any]] = []
         self.rejected: list[tuple[str, str]] = []
         self.files: dict[str, bytes] = {}
+        self.pushed: list[dict[str, Any]] = []  # every update fed to the bot
         self._updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.webhook: dict[str, Any] | None = None  # the last setWebhook parameters, None after deleteWebhook
+        self.deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status) of webhook POSTs
+        self._client: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def base_url(self) -> str:
@@ -108,8 +118,38 @@ class FakeTelegram:
         return self
 
     async def stop(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._client:
+            await self._client.close()
         if self._runner:
             await self._runner.cleanup()
+
+    def _enqueue(self, update: dict[str, Any]) -> None:
+        self.pushed.append(update)
+        if self.webhook is None:
+            self._updates.put_nowait(update)
+            return
+        task = asyncio.get_running_loop().create_task(self._deliver(update, self.webhook))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, update: dict[str, Any], webhook: dict[str, Any]) -> None:
+        if self._client is None:
+            self._client = aiohttp.ClientSession()
+        headers = {}
+        if webhook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = str(webhook["secret_token"])
+        async with self._client.post(webhook["url"], json=update, headers=headers) as response:
+            self.deliveries.append((update["update_id"], response.status))
+
+    async def wait_deliveries(self, count: int, timeout: float = 15.0) -> list[tuple[int, int]]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.deliveries) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"expected {count} webhook deliveries, got {self.deliveries}")
+            await asyncio.sleep(0.02)
+        return self.deliveries
 
     # --- updates ------------------------------------------------------------------------
     def _user(self, user_id: int) -> dict[str, Any]:
@@ -157,13 +197,11 @@ class FakeTelegram:
             message["edit_date"] = 1_700_000_100
         message.update(extra or {})
         update_id = next(self._update_ids)
-        self._updates.put_nowait(
-            {"update_id": update_id, ("edited_message" if edited else "message"): message}
-        )
+        self._enqueue({"update_id": update_id, ("edited_message" if edited else "message"): message})
         return update_id
 
     def push_callback(self, data: str, *, chat_id: int = 111, message_id: int = 1) -> None:
-        self._updates.put_nowait(
+        self._enqueue(
             {
                 "update_id": next(self._update_ids),
                 "callback_query": {
@@ -241,7 +279,50 @@ class FakeTelegram:
             }
         )
 
+    async def _m_setWebhook(self, params: dict[str, Any]) -> web.Response:
+        url = str(params.get("url") or "")
+        if not url:  # Telegram: an empty url removes the webhook
+            self.webhook = None
+            return web.json_response({"ok": True, "result": True, "description": "Webhook was deleted"})
+        if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            return self._bad("setWebhook", "bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            return self._bad("setWebhook", "secret token contains unallowed characters")
+        if params.get("drop_pending_updates") in (True, "true", "True"):
+            while not self._updates.empty():
+                self._updates.get_nowait()
+        self.webhook = params
+        return web.json_response({"ok": True, "result": True, "description": "Webhook was set"})
+
+    async def _m_deleteWebhook(self, params: dict[str, Any]) -> web.Response:
+        self.webhook = None
+        if params.get("drop_pending_updates") in (True, "true", "True"):
+            while not self._updates.empty():
+                self._updates.get_nowait()
+        return web.json_response({"ok": True, "result": True, "description": "Webhook was deleted"})
+
+    async def _m_getWebhookInfo(self, params: dict[str, Any]) -> web.Response:
+        info: dict[str, Any] = {
+            "url": (self.webhook or {}).get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": self._updates.qsize(),
+        }
+        if self.webhook and self.webhook.get("allowed_updates"):
+            info["allowed_updates"] = self.webhook["allowed_updates"]
+        return web.json_response({"ok": True, "result": info})
+
     async def _m_getUpdates(self, params: dict[str, Any]) -> web.Response:
+        if self.webhook is not None:
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 409,
+                    "description": "Conflict: can't use getUpdates method while webhook is active; "
+                    "use deleteWebhook to delete the webhook first",
+                },
+                status=409,
+            )
         timeout = float(params.get("timeout") or 0)
         updates = []
         with contextlib.suppress(TimeoutError):
