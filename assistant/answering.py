@@ -208,9 +208,11 @@ class ExtractiveAnswerer:
             if used + length > budget:
                 if i != best:
                     continue
-                if len(group) > 2 and asks_for_list(question):
-                    # "¿qué papeles necesito?": the list from its start, cut at the budget with "…"
-                    # (the full passage is one tap away), rather than one item picked from the middle.
+                lead_in = sentences[i]["text"].rstrip().endswith(":")
+                if len(group) > 2 and (lead_in or asks_for_list(question)):
+                    # "¿qué papeles necesito?", or a lead-in ending in ':': the list from its start, cut
+                    # at the budget with "…" (the full passage is one tap away), rather than one item
+                    # picked from the middle or a bare "deberán presentar:".
                     chosen.extend(group)
                     used += length
                     break

@@ -36,6 +36,12 @@ _FOLLOW_UP_START = re.compile(
     re.IGNORECASE,
 )
 
+# A follow-up that asks for something of its own ("¿y hasta cuándo hay ventanilla?") keeps only the
+# previous turn's subject (its document); one that doesn't ("¿y si soy pescador?") keeps its intent.
+_ASKS_FOR = re.compile(
+    r"\b(cuando|cuanto|cuanta|cuantos|cuantas|fecha|fechas|plazo|ventanillas?|montos?|requisitos?|documentos?"
+    r"|papeles|quien|quienes|donde|porcentaje|obligaciones|duracion|dura|cierra|cierran|abre|abren)\b"
+)
 
 BM25_SATURATION = 40.0
 UNKNOWN_PENALTY = 0.1
@@ -186,14 +192,20 @@ class Assistant:
         )
 
     def resolve_follow_up(self, question: str, history: list[Turn]) -> str:
-        """'¿y si soy pescador?' after a question on requisitos → both questions as the query."""
+        """'¿y si soy pescador?' after a question on requisitos → both questions as the query;
+        '¿y hasta cuándo hay ventanilla?' after one on PROPESCA → the question + PROPESCA's title."""
         if not history:
             return question
         last = history[-1]
         content = analyze(question)
-        if _FOLLOW_UP_START.match(question) or len(content) <= 2:
-            return f"{last.query} {question}"
-        return question
+        if not (_FOLLOW_UP_START.match(question) or len(content) <= 2):
+            return question
+        subject = str(last.citations[0].get("title") or "") if last.citations else ""
+        if subject and _ASKS_FOR.search(fold(question)):
+            return f"{question} {subject}"
+        # The previous question as asked (not its resolved query): its intent, without a subject that
+        # was only added to resolve it ("¿y si soy de cadenas de valor?" must not stay on PROPESCA).
+        return f"{last.question} {question}"
 
     def _clean(self, question: str) -> str:
         question = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", question or "").strip()

@@ -113,6 +113,14 @@ def test_follow_up_uses_the_previous_turn(e5_assistant: Assistant) -> None:
     assert assistant.last_turn("chat-1") is None
 
 
+def test_follow_up_with_its_own_question_keeps_only_the_subject(e5_assistant: Assistant) -> None:
+    first = e5_assistant.ask("q papeles necesito pa la pesca", session_id="chat-3")
+    assert first.citations[0].document_id == "pesca-prueba-2014"
+    follow = e5_assistant.ask("¿y hasta cuando hay ventanilla?", session_id="chat-3")
+    assert "papeles" not in follow.query_used  # the intent of the first question is not carried
+    assert "Lineamientos de Pesca 2014" in follow.query_used  # its subject is
+
+
 def test_question_limits(assistant: Assistant) -> None:
     with pytest.raises(EmptyQuestion):
         assistant.ask("   ¿? ")
