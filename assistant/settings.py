@@ -20,7 +20,11 @@ class Settings(BaseSettings):
     """Every knob of the product, with a safe default."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CAMPO_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="CAMPO_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,  # a validation error must not print every setting (tokens, keys)
     )
 
     # --- General ---------------------------------------------------------------------------

@@ -150,21 +150,27 @@ def load_document(
         raise LoaderError("no se pudo leer el archivo") from exc
     if not data.strip():
         raise LoaderError("archivo vacío")
-    _sniff(data, suffix)
     metadata: dict[str, Any] = {}
     pages: int | None = None
-    if suffix == ".pdf":
-        blocks, format_title, pages = _load_pdf(data, max_pdf_pages)
-    elif suffix == ".docx":
-        blocks, format_title = _load_docx(data)
-    elif suffix in (".html", ".htm"):
-        blocks, format_title = _load_html(data)
-    else:
-        text = clean_text(_decode(data))
-        metadata, body = _split_front_matter(text, path.name)
-        if not body.strip() and not metadata:
-            raise LoaderError("archivo vacío")
-        blocks, format_title = _text_blocks(body, markdown=suffix != ".txt"), ""
+    try:
+        _sniff(data, suffix)
+        if suffix == ".pdf":
+            blocks, format_title, pages = _load_pdf(data, max_pdf_pages)
+        elif suffix == ".docx":
+            blocks, format_title = _load_docx(data)
+        elif suffix in (".html", ".htm"):
+            blocks, format_title = _load_html(data)
+        else:
+            text = clean_text(_decode(data))
+            metadata, body = _split_front_matter(text, path.name)
+            if not body.strip() and not metadata:
+                raise LoaderError("archivo vacío")
+            blocks, format_title = _text_blocks(body, markdown=suffix != ".txt"), ""
+    except LoaderError:
+        raise
+    except Exception as exc:  # a parser tripped on damaged input (fuzzing: NotImplementedError from zipfile)
+        log.warning("unexpected %s reading %s", type(exc).__name__, path.name, exc_info=True)
+        raise LoaderError("archivo dañado o ilegible") from exc
     metadata.update(_sidecar_metadata(path))
     if not blocks:
         raise LoaderError("el documento no tiene texto utilizable")
@@ -574,6 +580,12 @@ def _load_html(data: bytes) -> tuple[list[Block], str]:
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 _MD_RULE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
 _MD_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+# Raw HTML whose content is never shown as text (CommonMark HTML blocks run to the closing tag or to the
+# end of the document); without this, a script embedded in Markdown became chunk text.
+_MD_HIDDEN_HTML = re.compile(
+    r"<(script|style|noscript|template|iframe|object|textarea|svg)\b[^>]*>.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)",
+    re.I | re.S,
+)
 _MD_INLINE: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"<!--.*?-->"), ""),
     (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
@@ -606,6 +618,8 @@ def _text_blocks(text: str, *, markdown: bool) -> list[Block]:
             blocks.append(Block(value, kind))
         lines = []
 
+    if markdown:
+        text = _MD_HIDDEN_HTML.sub(" ", text)
     raw_lines = text.split("\n")
     for i, raw in enumerate(raw_lines):
         line = raw.strip()
@@ -624,8 +638,12 @@ def _text_blocks(text: str, *, markdown: bool) -> list[Block]:
             flush()
             in_table = True
             if not _MD_TABLE_SEP.match(line):
-                cells = re.split(r"(?<!\\)\|", line.strip().removeprefix("|").removesuffix("|"))
-                blocks.append(Block(" | ".join(inline(c) for c in cells), "table_row"))
+                cells = [
+                    inline(c)
+                    for c in re.split(r"(?<!\\)\|", line.strip().removeprefix("|").removesuffix("|"))
+                ]
+                if any(cells):  # a row of empty cells ("|", "| |") is no text
+                    blocks.append(Block(" | ".join(cells), "table_row"))
             continue
         in_table = False
         if markdown and (match := _MD_HEADING.match(raw)):

@@ -113,6 +113,12 @@ def garbage_collect(settings: Settings) -> list[str]:
     keep = set(complete[-settings.keep_versions :])
     if active:
         keep.add(active)
+    # The version active until the last switch is still answering: readers move on within their check
+    # interval and finish in-flight requests on the version they hold. Dropping it (e.g. an old version
+    # just rolled back to, then replaced) made those requests fail with HTTP 500 (tools/load_test.py).
+    history = read_history(settings.index_dir, limit=1)
+    if history and history[-1].get("previous"):
+        keep.add(str(history[-1]["previous"]))
     client = make_client(settings)
     for version_id in complete:
         if version_id not in keep:

@@ -211,7 +211,12 @@ def _segments(blocks: list[Block]) -> list[_Segment]:
             if kind and _BARE_LABEL.match(text) and i < len(blocks) and _is_name(blocks[i], stack):
                 text = f"{text.rstrip(' .:-–—')}. {blocks[i].text}"
                 i += 1
-            level = block.level if block.kind == "heading" and block.level else _structural_level(kind, stack)
+            if block.kind == "heading" and block.level:
+                level = block.level
+            elif kind:
+                level = _structural_level(kind, stack)
+            else:  # a heading Block without a level: the deepest one (it used to raise KeyError)
+                level = 6
             while stack and stack[-1].level >= level:
                 stack.pop()
             stack.append(_Level(level, kind, _trim(text), root=block is root))
@@ -287,17 +292,20 @@ def _units(segment: _Segment, max_chars: int) -> list[_Unit]:
             if text.endswith(":") or (first.kind == "table_row" and _TABLE_CAPTION.match(text)):
                 intro = units.pop()
         whole = _Unit((intro.lines if intro else []) + lines, intro.page if intro else first.page)
-        if whole.size <= max_chars:
+        if whole.size <= room:  # room: a continuation chunk repeats the lead on top
             units.append(whole)
         else:
             if intro:
                 intro.keep_with_next = True
                 units.append(intro)
-            if first.kind == "table_row":
+            # A header row or introduction repeated on every piece must be short, or the pieces can't
+            # fit: a long one is split like any other row (a 1,500-character header row was a 1,500+ chunk).
+            repeat = min(300, max_chars // 3)
+            if first.kind == "table_row" and len(lines[0]) < repeat:
                 context, rows = [lines[0]], list(zip(group[1:], lines[1:], strict=True))
                 units.append(_Unit([lines[0]], first.page, keep_with_next=True))
             else:
-                context = intro.lines if intro and intro.size <= 300 else []
+                context = intro.lines if intro and intro.size <= repeat else []
                 rows = list(zip(group, lines, strict=True))
             budget = max(room - sum(len(c) + 1 for c in context), max_chars // 3)
             for block, line in rows:
@@ -339,6 +347,9 @@ def _fill(segment: _Segment, units: list[_Unit], limit: int, target: int) -> lis
                 carry.insert(0, current.pop())
             close(current)
             current = carry
+            if current and size_of(current) + unit.size > limit:  # kept together, they still don't fit
+                close(current)
+                current = []
         current.append(unit)
     if current:
         close(current)

@@ -41,12 +41,16 @@ def staff_access(request: Request, settings: SettingsDep) -> None:
         )
 
 
+def admin_token_ok(settings: Settings, authorization: str) -> bool:
+    """Whether an Authorization header carries the admin bearer token (constant-time comparison)."""
+    expected = settings.admin_token.get_secret_value()
+    token = authorization[7:] if authorization.lower().startswith("bearer ") else ""
+    return bool(expected) and hmac.compare_digest(token.encode(), expected.encode())
+
+
 def admin_access(request: Request, settings: SettingsDep) -> None:
     """Bearer token compared in constant time."""
-    expected = settings.admin_token.get_secret_value()
-    header = request.headers.get("authorization", "")
-    token = header[7:] if header.lower().startswith("bearer ") else ""
-    if not hmac.compare_digest(token.encode(), expected.encode()):
+    if not admin_token_ok(settings, request.headers.get("authorization", "")):
         raise ApiError(
             401,
             "unauthorized",

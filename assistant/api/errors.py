@@ -9,7 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.errors import CampoError, IndexNotReady, IngestionBusy, QuestionTooLong, VersionNotFound
+from assistant.errors import (
+    CampoError,
+    EmptyQuestion,
+    IndexNotReady,
+    IngestionBusy,
+    QuestionTooLong,
+    VersionNotFound,
+)
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +25,10 @@ _STATUS_MESSAGES = {
     405: "Método no permitido en esta ruta.",
     413: "La solicitud es demasiado grande.",
 }
+
+_UNREADABLE_BODY = (
+    "No se pudo leer el cuerpo de la solicitud: envíe JSON válido en UTF-8 (o un formulario multipart)."
+)
 
 
 class ApiError(Exception):
@@ -39,7 +50,7 @@ def _campo_status(exc: CampoError) -> int:
         return 409
     if isinstance(exc, VersionNotFound):
         return 404
-    if isinstance(exc, QuestionTooLong):
+    if isinstance(exc, QuestionTooLong | EmptyQuestion):  # a question the schema accepts, e.g. "\x06"
         return 422
     return 400
 
@@ -56,6 +67,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":
+            return error_response(422, "invalid_request", _UNREADABLE_BODY)
         where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
         return error_response(
             422, "invalid_request", f"Solicitud inválida en «{where or 'cuerpo'}»: revise el formato."
@@ -63,8 +76,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not parse the body (not UTF-8, broken multipart)
+            return error_response(422, "invalid_request", _UNREADABLE_BODY)
         message = _STATUS_MESSAGES.get(exc.status_code, "No se pudo atender la solicitud.")
-        return error_response(exc.status_code, f"http_{exc.status_code}", message)
+        code = "request_too_large" if exc.status_code == 413 else f"http_{exc.status_code}"
+        return error_response(exc.status_code, code, message)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -168,7 +168,12 @@ def start_ingest(request: Request, settings: SettingsDep) -> dict[str, Any]:
     return _start_ingest(request, settings, "ingest")
 
 
-@router.get("/jobs/{job_id}", response_model=JobResponse, summary="Estado de un trabajo", responses=_errors)
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobResponse,
+    summary="Estado de un trabajo",
+    responses={**_errors, 404: {"model": ErrorResponse}},
+)
 def get_job(job_id: str, request: Request) -> dict[str, Any]:
     job = request.app.state.jobs.get(job_id)
     if job is None:
@@ -214,7 +219,10 @@ def delete_document(
 
 
 @router.post(
-    "/rollback", response_model=RollbackResponse, summary="Volver a la versión anterior", responses=_errors
+    "/rollback",
+    response_model=RollbackResponse,
+    summary="Volver a la versión anterior",
+    responses={**_errors, 404: {"model": ErrorResponse}},
 )
 def rollback_index(body: RollbackRequest, settings: SettingsDep) -> RollbackResponse:
     from ingestion.publish import rollback
