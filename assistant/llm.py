@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from assistant.redact import redact
+
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
@@ -114,7 +116,7 @@ class LLMAnswerer:
     # --- public API -----------------------------------------------------------------------------
     def answer(self, question: str, passages: list[Passage], *, max_chars: int) -> LLMResult | None:
         """Answer from ``passages`` only; ``None`` means "use the extractive answer instead"."""
-        short_q = _shorten(question)
+        short_q = _shorten(redact(question))  # redact first: a cut CURP would no longer match
         if not passages:
             logger.info("LLM fallback (no passages) for question %r", short_q)
             return None

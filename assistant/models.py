@@ -12,7 +12,9 @@ class Filters(BaseModel):
         None, description="Program code, e.g. 'pidr', 'pesca', 'cdi', 'stps', 'inca'."
     )
     component: str | None = Field(None, description="Component code, e.g. 'cadenas-valor', 'ceip', 'osc'.")
-    fiscal_year: int | None = Field(None, description="Fiscal year the rules apply to, e.g. 2014.")
+    fiscal_year: int | None = Field(
+        None, strict=True, ge=1990, le=2100, description="Fiscal year the rules apply to, e.g. 2014."
+    )
     document_id: str | None = Field(None, description="One document's id.")
 
     def is_empty(self) -> bool:

@@ -10,6 +10,8 @@ _PATTERNS = [
     ("[RFC]", re.compile(r"\b[A-ZÑ&]{3,4}\d{6}[A-Z0-9]{3}\b", re.IGNORECASE)),
     ("[CORREO]", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
     ("[TELÉFONO]", re.compile(r"(?<!\w)(?:\+?52[\s-]?)?(?:\(?\d{2,3}\)?[\s.-]?)\d{3,4}[\s.-]?\d{4}(?!\w)")),
+    # Ten digits in any grouping ("55 12 34 56 78", "5512-345678"), with or without +52.
+    ("[TELÉFONO]", re.compile(r"(?<![\w.,])(?:\+?52[\s.-]?)?(?:\d[\s.-]?){9}\d(?![\w,]|\.\d)")),
 ]
 
 

@@ -29,8 +29,9 @@ class Settings(BaseSettings):
 
     # --- General ---------------------------------------------------------------------------
     environment: Literal["development", "production"] = Field(
-        "development",
-        description="'production' refuses placeholder or short secrets at start-up.",
+        "production",
+        description="'production' (default) refuses a placeholder or short admin token at start-up; "
+        "'development' lets it through (local experiments, tests).",
     )
     data_dir: Path = Field(
         REPO_ROOT / "data",

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, int], None]
 IGNORED_SUFFIXES = {".yaml", ".yml", ".json"}  # sidecars and eligibility rules live beside documents
-SPLITTER_VERSION = 1
+SPLITTER_VERSION = 2  # 2: chunks bounded by max_chars, scripts/comments dropped (reliability fixes)
 
 
 def slugify(text: str) -> str:
