@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import hmac
 import json
 import logging
 import sys
@@ -48,7 +49,9 @@ class FeedbackRecorder(Protocol):
 
 
 def chat_hash(salt: str, chat_id: int | str) -> str:
-    return hashlib.sha256(f"{salt}:{chat_id}".encode()).hexdigest()[:16]
+    """A pseudonym for a chat id: HMAC-SHA256 with a secret key (Telegram ids are short numbers, so an
+    unkeyed hash could be reversed by trying them all)."""
+    return hmac.new(salt.encode(), str(chat_id).encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def feedback_row(

@@ -128,6 +128,12 @@ class Settings(BaseSettings):
         "campo:",
         description="Prefix of every Redis key, so several deployments (e.g. staging) can share one Redis.",
     )
+    pseudonym_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Key of the HMAC that turns chat ids into pseudonyms in stored feedback. Empty = a random "
+        "key created once in data_dir/pseudonym.key. Set it (the same on every machine) with "
+        "state_backend='redis', so one chat gets one pseudonym everywhere.",
+    )
 
     # --- Sessions --------------------------------------------------------------------------
     session_backend: Literal["state", "memory"] = Field(

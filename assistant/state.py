@@ -12,7 +12,9 @@ The only module that imports ``redis``; the stores receive a client (or a SQLite
 from __future__ import annotations
 
 import logging
+import os
 import random
+import secrets
 import sqlite3
 import threading
 import time
@@ -149,11 +151,36 @@ def make_rate_limiter(settings: Settings, scope: Literal["api", "bot"]) -> RateL
     return SQLiteRateLimiter(ratelimit_db(settings), per_minute, scope=scope)
 
 
+def pseudonym_key(settings: Settings) -> str:
+    """CAMPO_PSEUDONYM_SECRET, or a random key created once (mode 0600) in the data dir."""
+    configured = settings.pseudonym_secret.get_secret_value()
+    if configured:
+        return configured
+    path = settings.data_dir / "pseudonym.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process may be writing it right now
+            key = path.read_text("ascii").strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} is empty") from None
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
 def make_feedback_store(settings: Settings) -> FeedbackRecorder:
     from assistant.feedback import FeedbackStore, RedisFeedbackStore
 
     if settings.state_backend == "redis":
         return RedisFeedbackStore(
-            redis_client(settings), prefix=settings.redis_prefix, outage=outage("feedback")
+            redis_client(settings),
+            prefix=settings.redis_prefix,
+            salt=pseudonym_key(settings),
+            outage=outage("feedback"),
         )
-    return FeedbackStore(settings.state_db)
+    return FeedbackStore(settings.state_db, salt=pseudonym_key(settings))

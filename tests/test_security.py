@@ -318,3 +318,23 @@ def test_phone_written_in_pairs_is_redacted() -> None:
     # figures of the rules stay
     text = "8,000 pesos; 1,500,000 pesos; del 15 de enero al 31 de marzo de 2014; 35,106 pescadores"
     assert redact(text) == text
+
+
+def test_chat_pseudonyms_are_keyed_per_deployment(tmp_path: Path) -> None:
+    """Telegram chat ids are short numbers: an unkeyed hash could be reversed by trying them all."""
+    import hashlib
+
+    from assistant.state import make_feedback_store
+
+    first = make_settings(tmp_path / "a", state_backend="sqlite")
+    again = make_feedback_store(first).chat_hash(123456789)
+    assert make_feedback_store(first).chat_hash(123456789) == again  # stable: the key is kept
+    assert (first.data_dir / "pseudonym.key").stat().st_mode & 0o077 == 0  # owner-only
+    other = make_feedback_store(make_settings(tmp_path / "b", state_backend="sqlite"))
+    assert other.chat_hash(123456789) != again  # another deployment, another key
+    for salt in ("", "campo"):
+        assert hashlib.sha256(f"{salt}:123456789".encode()).hexdigest()[:16] != again
+    shared = make_settings(tmp_path / "c", state_backend="sqlite", pseudonym_secret="k" * 32)
+    assert make_feedback_store(shared).chat_hash(1) == make_feedback_store(
+        make_settings(tmp_path / "d", state_backend="sqlite", pseudonym_secret="k" * 32)
+    ).chat_hash(1)  # the configured key gives the same pseudonym on every machine
