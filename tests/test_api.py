@@ -216,7 +216,8 @@ async def test_readyz_health_metrics_and_page(tmp_path: Path) -> None:
         assert r.status_code == 503
     async with await client_for(app_settings(tmp_path / "full")) as c:
         assert (await c.get("/healthz")).json() == {"status": "ok"}
-        assert (await c.get("/readyz")).status_code == 200
+        ready = await c.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["state"] == "sqlite"
         await c.post("/v1/ask", json={"question": "requisitos de los solicitantes"})
         metrics = (await c.get("/metrics")).text
         assert 'campo_http_requests_total{method="POST",route="/v1/ask",status="200"} 1.0' in metrics
@@ -255,3 +256,16 @@ async def test_openapi_has_examples_for_every_route(client: httpx.AsyncClient) -
     } <= set(spec["paths"])
     ask = spec["components"]["schemas"]["AskRequest"]["properties"]["question"]
     assert ask["examples"]
+
+
+async def test_readyz_reports_an_unreachable_redis_without_going_unready(tmp_path: Path) -> None:
+    from tests.servers import free_port
+
+    settings = app_settings(tmp_path).model_copy(
+        update={"state_backend": "redis", "redis_url": SecretStr(f"redis://127.0.0.1:{free_port()}/0")}
+    )
+    async with await client_for(settings) as c:
+        ready = await c.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["state"] == "redis-unreachable"
+        answer = await c.post("/v1/ask", json={"question": "requisitos de los solicitantes"})
+        assert answer.status_code == 200  # degraded (no follow-ups, no rate limit), still answering

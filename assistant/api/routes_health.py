@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from assistant.api.deps import AssistantDep
+from assistant.api.deps import AssistantDep, SettingsDep
 
 router = APIRouter(tags=["salud"])
 
@@ -16,7 +16,7 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Índice y modelo cargados", responses={503: {"description": "No listo"}})
-def readyz(assistant: AssistantDep) -> JSONResponse:
+def readyz(assistant: AssistantDep, settings: SettingsDep) -> JSONResponse:
     version = assistant.versions.peek()
     if version is None:
         return JSONResponse(
@@ -24,8 +24,27 @@ def readyz(assistant: AssistantDep) -> JSONResponse:
             status_code=503,
         )
     return JSONResponse(
-        {"status": "ready", "index_version": version.version_id, "model": assistant.embeddings.model_id}
+        {
+            "status": "ready",
+            "index_version": version.version_id,
+            "model": assistant.embeddings.model_id,
+            "state": _state_status(settings),
+        }
     )
+
+
+def _state_status(settings: SettingsDep) -> str:
+    """'sqlite', 'redis' or 'redis-unreachable'. A Redis outage degrades (no follow-ups, no rate limit,
+    feedback to the log) but questions are still answered, so it does not make the worker unready."""
+    if settings.state_backend != "redis":
+        return "sqlite"
+    from assistant.state import redis_client
+
+    try:
+        redis_client(settings).ping()
+    except Exception:
+        return "redis-unreachable"
+    return "redis"
 
 
 @router.get("/metrics", summary="Métricas Prometheus", response_class=Response)
