@@ -223,7 +223,8 @@ class Settings(BaseSettings):
         if token and (token.lower() in PLACEHOLDER_SECRETS or len(token) < 24):
             raise ValueError(
                 "CAMPO_ADMIN_TOKEN is a placeholder or shorter than 24 characters; "
-                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))' "
+                "(or set CAMPO_ENVIRONMENT=development for local experiments)"
             )
         return self
 
