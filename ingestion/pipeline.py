@@ -361,6 +361,14 @@ def _run(
     for doc_id, info in previous.documents.items():
         if doc_id in builds:
             continue
+        if not info.get("source_path"):  # indexed from records (evaluations, tests), not from a file
+            if reuse_ok:
+                builds[doc_id] = previous.copy(doc_id)
+                report.kept.append(doc_id)
+            else:
+                report.removed.append(doc_id)
+                report.notes.append(f"{doc_id}: no tiene archivo de origen y la configuración cambió")
+            continue
         src_path = _absolute_source(settings, info["source_path"])
         under_scanned = any(root == src_path or root in src_path.parents for root in roots)
         failed_now = any(Path(f).resolve() == src_path for f, _ in report.failed)
@@ -458,7 +466,7 @@ def _absolute_source(settings: Settings, source_path: str) -> Path:
 def _previous_for(previous: _Previous, src: SourceFile, settings: Settings) -> dict[str, Any] | None:
     resolved = src.path.resolve()
     for info in previous.documents.values():
-        if _absolute_source(settings, info["source_path"]) == resolved:
+        if info.get("source_path") and _absolute_source(settings, info["source_path"]) == resolved:
             return info
     return None
 

@@ -161,3 +161,24 @@ def test_a_threshold_that_drifted_from_its_sentence_is_rejected(tmp_path: Path) 
     rules, errors = load_rules_file(path)
     assert rules is None
     assert [(e.field, "50" in e.reason) for e in errors] == [("conditions.1", True)]
+
+
+def test_ingesting_files_over_an_index_built_from_records_keeps_the_records(tmp_path: Path) -> None:
+    """Evaluations and tests index pre-split records (no source file); a later file ingestion must
+    neither crash on them nor drop them."""
+    from tests.conftest import build_test_index
+
+    settings = make_settings(tmp_path)
+    build_test_index(settings)
+    before = {
+        d["document_id"]
+        for d in read_manifest(settings.index_dir, read_active(settings.index_dir) or "")["documents"]
+    }
+    write_corpus(settings.corpus_dir)
+    report = ingest(settings, embeddings=HashingEmbeddings())
+    assert report.failed == [] and report.switched
+    after = {
+        d["document_id"]
+        for d in read_manifest(settings.index_dir, read_active(settings.index_dir) or "")["documents"]
+    }
+    assert before <= after and {"reglas-a-2014", "pesca-b-2014"} <= after
