@@ -283,7 +283,12 @@ class Assistant:
         if version is None:
             return []
         names = []
-        for d in version.manifest["documents"]:
+        # Program rules first, then guides and presentations (the abstention text may cut the list).
+        documents = sorted(
+            version.manifest["documents"],
+            key=lambda d: d.get("doc_type", "reglas") not in ("reglas", "lineamientos"),
+        )
+        for d in documents:
             name = d.get("component_name") or d.get("title")
             if name and name not in names:
                 names.append(name)
