@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from assistant.api.app import create_app
 from assistant.core import Assistant
 from assistant.embeddings import HashingEmbeddings
 from assistant.sessions import MemorySessionStore
 from tests.test_api import app_settings
+from tools.load_test import serve_in_thread
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -27,18 +24,8 @@ def server_url(tmp_path: Path) -> Iterator[str]:
     settings = app_settings(tmp_path)
     assistant = Assistant(settings, embeddings=HashingEmbeddings(), sessions=MemorySessionStore())
     app = create_app(settings, assistant)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(app) as url:
+        yield url
 
 
 def test_staff_page_shows_a_cited_answer(server_url: str, tmp_path: Path) -> None:

@@ -21,10 +21,8 @@ import collections
 import contextlib
 import json
 import os
-import socket
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -220,24 +218,11 @@ def asgi_schema(app: Any) -> Any:
 def uvicorn_schema(app: Any) -> Iterator[Any]:
     """Serve ``app`` with a real uvicorn on a free loopback port; yield the schema loaded over HTTP."""
     import schemathesis
-    import uvicorn
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield schemathesis.openapi.from_url(f"http://127.0.0.1:{port}/openapi.json")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    from tools.load_test import serve_in_thread
+
+    with serve_in_thread(app) as url:
+        yield schemathesis.openapi.from_url(f"{url}/openapi.json")
 
 
 def format_report(report: FuzzReport) -> str:
