@@ -182,3 +182,10 @@ def test_ingesting_files_over_an_index_built_from_records_keeps_the_records(tmp_
         for d in read_manifest(settings.index_dir, read_active(settings.index_dir) or "")["documents"]
     }
     assert before <= after and {"reglas-a-2014", "pesca-b-2014"} <= after
+
+
+def test_the_full_example_in_the_docs_is_the_shipped_file() -> None:
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "eligibility.md").read_text("utf-8")
+    shipped = (root / "corpus" / "eligibility" / "propesca.yaml").read_text("utf-8").strip()
+    assert f"```yaml\n{shipped}\n```" in doc
