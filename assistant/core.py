@@ -110,9 +110,7 @@ class Assistant:
         history = self.sessions.history(session_id) if session_id else []
         query = self.resolve_follow_up(question, history)
         version = self.versions.current()
-        retrieval = self.retriever.retrieve(
-            version, expand_query(query), k=self.settings.retrieval_k, filters=_filter_dict(filters)
-        )
+        retrieval = self._retrieve(version, query, None, filters)
         hits = retrieval.hits
         evidence = evidence_score(retrieval)
         confidence = 1 / (1 + math.exp(-12 * (evidence - self.settings.abstain_threshold)))
@@ -217,24 +215,23 @@ class Assistant:
 
     # --- search and catalogue -------------------------------------------------------------
     def search(self, query: str, *, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
-        query = self._clean(query)
-        version = self.versions.current()
-        retrieval = self.retriever.retrieve(
-            version, expand_query(query), k=k or self.settings.retrieval_k, filters=_filter_dict(filters)
-        )
-        return [self._passage(version, h) for h in retrieval.hits]
+        return self.search_with_version(query, k=k, filters=filters)[0]
 
     def search_with_version(
         self, query: str, *, k: int | None = None, filters: Filters | None = None
     ) -> tuple[list[Passage], str]:
+        query = self._clean(query)
         version = self.versions.current()
-        retrieval = self.retriever.retrieve(
-            version,
-            expand_query(self._clean(query)),
-            k=k or self.settings.retrieval_k,
-            filters=_filter_dict(filters),
-        )
+        retrieval = self._retrieve(version, query, k, filters)
         return [self._passage(version, h) for h in retrieval.hits], version.version_id
+
+    def _retrieve(
+        self, version: IndexVersion, query: str, k: int | None, filters: Filters | None
+    ) -> Retrieval:
+        """The one retrieval call of the core: the query in the rules' words (chat Spanish expanded)."""
+        return self.retriever.retrieve(
+            version, expand_query(query), k=k or self.settings.retrieval_k, filters=_filter_dict(filters)
+        )
 
     def documents(self) -> list[DocumentInfo]:
         version = self.versions.current()

@@ -75,17 +75,10 @@ def feedback_row(
     }
 
 
-class FeedbackStore:
-    """Feedback in SQLite (``state.sqlite3``): every process on one machine writes to the same table."""
+class _PseudonymizingStore:
+    """What both stores share: chat ids become keyed pseudonyms, texts are redacted, then ``_store``."""
 
-    def __init__(self, path: Path, salt: str = "campo") -> None:
-        self._db = open_sqlite(
-            path,
-            "CREATE TABLE IF NOT EXISTS feedback (at TEXT, chat TEXT, kind TEXT, vote INTEGER, question TEXT,"
-            " answer TEXT, index_version TEXT)",
-        )
-        self._salt = salt
-        self._lock = threading.Lock()
+    _salt: str
 
     def chat_hash(self, chat_id: int | str) -> str:
         return chat_hash(self._salt, chat_id)
@@ -101,7 +94,25 @@ class FeedbackStore:
         index_version: str | None = None,
     ) -> None:
         """kind: 'vote' (vote = +1/-1) or 'abstained'."""
-        row = feedback_row(self._salt, chat_id, kind, question, answer, vote, index_version)
+        self._store(feedback_row(self._salt, chat_id, kind, question, answer, vote, index_version))
+
+    def _store(self, row: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class FeedbackStore(_PseudonymizingStore):
+    """Feedback in SQLite (``state.sqlite3``): every process on one machine writes to the same table."""
+
+    def __init__(self, path: Path, salt: str = "campo") -> None:
+        self._db = open_sqlite(
+            path,
+            "CREATE TABLE IF NOT EXISTS feedback (at TEXT, chat TEXT, kind TEXT, vote INTEGER, question TEXT,"
+            " answer TEXT, index_version TEXT)",
+        )
+        self._salt = salt
+        self._lock = threading.Lock()
+
+    def _store(self, row: dict[str, Any]) -> None:
         with self._lock:
             self._db.execute("INSERT INTO feedback VALUES (?,?,?,?,?,?,?)", [row[c] for c in COLUMNS])
 
@@ -111,7 +122,7 @@ class FeedbackStore:
             return [dict(zip(COLUMNS, r, strict=True)) for r in cursor.fetchall()]
 
 
-class RedisFeedbackStore:
+class RedisFeedbackStore(_PseudonymizingStore):
     """Feedback in a Redis stream (``<prefix>feedback``): records from every machine, in arrival order.
 
     The stream is not trimmed: export it (``campo feedback export``) and back Redis up like any database.
@@ -126,21 +137,7 @@ class RedisFeedbackStore:
         self.key = f"{prefix}feedback"
         self._salt = salt
 
-    def chat_hash(self, chat_id: int | str) -> str:
-        return chat_hash(self._salt, chat_id)
-
-    def record(
-        self,
-        chat_id: int | str,
-        kind: str,
-        question: str,
-        answer: str,
-        *,
-        vote: int = 0,
-        index_version: str | None = None,
-    ) -> None:
-        """kind: 'vote' (vote = +1/-1) or 'abstained'."""
-        row = feedback_row(self._salt, chat_id, kind, question, answer, vote, index_version)
+    def _store(self, row: dict[str, Any]) -> None:
         try:
             self._redis.xadd(self.key, {c: str(row[c]) for c in COLUMNS})
         except self._outage.errors as exc:  # the user still gets the answer; staff find the record here

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 
 from assistant.api import routes_admin, routes_catalog, routes_health, routes_query
 from assistant.api.deps import staff_access
-from assistant.api.errors import error_response, install_error_handlers
+from assistant.api.errors import install_error_handlers
 from assistant.api.guard import RequestGuard
 from assistant.api.jobs import JobManager
 from assistant.api.metrics import Metrics
@@ -74,10 +74,8 @@ def create_app(settings: Settings, assistant: Assistant | None = None, *, embedd
         )
 
     @app.middleware("http")
-    async def limits_and_metrics(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_request_bytes:
-            return error_response(413, "request_too_large", "La solicitud es demasiado grande.")
+    async def metrics_middleware(request: Request, call_next: Any) -> Response:
+        # Body size and admin token are checked by RequestGuard (inside this one, so its 413/401 count).
         started = time.perf_counter()
         response: Response = await call_next(request)
         route = request.scope.get("route")
