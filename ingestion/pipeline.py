@@ -235,18 +235,13 @@ def embed_document(
 
 
 def build_records_version(
-    settings: Settings,
-    records: list[dict[str, Any]],
-    embeddings: CampoEmbeddings,
-    *,
-    rules_dir: Path | None = None,
+    settings: Settings, records: list[dict[str, Any]], embeddings: CampoEmbeddings
 ) -> str:
     """Index pre-split records as a new active version, skipping the loaders.
 
     Each record is one chunk: ``document_id``, ``title``, ``text`` and optional ``section``, ``page``,
     ``short_title``, ``program``, ``component``, ``fiscal_year``. Records of one document are chunks
-    in order. Used by evaluations (one XQuAD paragraph per document) and tests. ``rules_dir``:
-    eligibility rules files to validate against the records and store with the version.
+    in order. Used by evaluations (one XQuAD paragraph per document) and tests. No eligibility rules.
     """
     grouped: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
@@ -264,11 +259,7 @@ def build_records_version(
                 pieces = [(r["text"], r.get("section", ""), r.get("page")) for r in recs]
                 builds[doc_id] = embed_document(info, pieces, cached)
             config = _config_key(settings, cached)
-            rules_report = IngestReport()
-            rules = _eligibility_rules(rules_dir, builds, rules_report)
-            for path, reason in rules_report.failed:
-                log.warning("rules file rejected: %s: %s", path, reason)
-            version_id = _write_version(settings, builds, config, cached.model_id, cached.dim, None, rules)
+            version_id = _write_version(settings, builds, config, cached.model_id, cached.dim, None)
         finally:
             cached.close()
         switch_active(settings, version_id, reason="records")
