@@ -389,7 +389,7 @@ def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         "PYTHONPATH": str(ROOT),
     }
     return subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ingest", "--quiet", "--json", *args],
+        [sys.executable, "-m", "campo.cli", "ingest", "--quiet", "--json", *args],
         env=env,
         capture_output=True,
         text=True,

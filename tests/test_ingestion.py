@@ -247,7 +247,7 @@ def test_cli_ingest_exit_status_and_status(corpus_settings: Settings) -> None:
         "CAMPO_CORPUS_DIR": str(corpus_settings.corpus_dir),
         "CAMPO_EMBEDDINGS": "fake",
     }
-    cli = [sys.executable, "-m", "assistant.cli"]
+    cli = [sys.executable, "-m", "campo.cli"]
     run = subprocess.run([*cli, "ingest", "--quiet"], env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 2, run.stderr
     assert "hoja.xls" in run.stdout and "formato no soportado" in run.stdout
@@ -266,7 +266,7 @@ def test_cli_ask_and_chat_on_the_index(corpus_settings: Settings) -> None:
         "CAMPO_ABSTAIN_THRESHOLD": "0.005",
         "CAMPO_SESSION_BACKEND": "memory",
     }
-    cli = [sys.executable, "-m", "assistant.cli"]
+    cli = [sys.executable, "-m", "campo.cli"]
     ask = subprocess.run(
         [*cli, "ask", "cuanto es el apoyo por pescador"], env=env, capture_output=True, text=True, timeout=60
     )

@@ -70,7 +70,7 @@ class Cluster:
     def ingest(self) -> dict[str, Any]:
         """`campo ingest` as an operator runs it, while the workers serve."""
         run = subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "ingest", "--quiet", "--json"],
+            [sys.executable, "-m", "campo.cli", "ingest", "--quiet", "--json"],
             env=self.env,
             cwd=self.root,
             capture_output=True,

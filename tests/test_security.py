@@ -185,7 +185,7 @@ def test_invalid_settings_at_start_up_print_no_secret(tmp_path: Path) -> None:
         "CAMPO_PORT": "no-es-un-puerto",
     }
     run = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "index", "status"],
+        [sys.executable, "-m", "campo.cli", "index", "status"],
         env=env,
         capture_output=True,
         text=True,

@@ -261,7 +261,7 @@ def test_cli_feedback_export_reads_the_configured_backend(state: Settings, tmp_p
         "CAMPO_REDIS_PREFIX": state.redis_prefix,
     }
     run = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "feedback", "export"],
+        [sys.executable, "-m", "campo.cli", "feedback", "export"],
         env=env,
         cwd=tmp_path,
         capture_output=True,

@@ -109,7 +109,7 @@ def ensure_index(env: Mapping[str, str], log: Callable[[str], None]) -> float | 
     log(f"no index in {env['CAMPO_DATA_DIR']}: ingesting {env['CAMPO_CORPUS_DIR']}…")
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ingest", "--quiet"],
+        [sys.executable, "-m", "campo.cli", "ingest", "--quiet"],
         env=dict(env),
         cwd=ROOT,
         check=True,
@@ -123,7 +123,7 @@ def serve(env: Mapping[str, str], port: int, log_path: Path) -> Iterator[subproc
     """`campo serve` on a loopback port, its output in ``log_path``; stopped on exit."""
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "campo.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=dict(env),
             cwd=ROOT,
             stdout=log_file,

@@ -335,7 +335,7 @@ def run_http(args: argparse.Namespace) -> dict[str, Any]:
         env["CAMPO_ABSTAIN_THRESHOLD"] = "0.005"
     started = time.monotonic()
     ingest = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ingest", "--quiet"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "campo.cli", "ingest", "--quiet"], env=env, capture_output=True, text=True
     )
     ingest_seconds = round(time.monotonic() - started, 1)
     if ingest.returncode not in (0, 2):

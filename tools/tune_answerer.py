@@ -15,9 +15,9 @@ import json
 from pathlib import Path
 
 from assistant.answering import AnswerWeights
-from assistant.evaluation import DEV_ARTICLES, answer_metrics, build_assistant, load_xquad, xquad_records
 from assistant.settings import Settings
 from assistant.versions import read_active
+from campo.evaluation import DEV_ARTICLES, answer_metrics, build_assistant, load_xquad, xquad_records
 
 XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad-es"
 

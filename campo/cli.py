@@ -195,7 +195,7 @@ def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from assistant import evaluation
+    from campo import evaluation
 
     if args.eval_command == "xquad":
         path = Path(args.path)
