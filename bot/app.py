@@ -20,7 +20,7 @@ from telegram.request import HTTPXRequest
 from assistant.core import Assistant
 from assistant.eligibility import EligibilityService
 from assistant.feedback import FeedbackStore
-from assistant.redact import RedactingFilter
+from assistant.redact import install_log_redaction
 from assistant.settings import Settings
 from assistant.state import make_feedback_store, make_rate_limiter
 from bot import handlers
@@ -110,8 +110,7 @@ def run_bot(settings: Settings, assistant: Assistant | None = None) -> int:
         except WebhookConfigError as exc:
             print(str(exc), file=sys.stderr)
             return 2
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter())
+    install_log_redaction()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = build_application(settings, assistant or Assistant(settings))
     if settings.telegram_webhook_url:

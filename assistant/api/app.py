@@ -19,7 +19,7 @@ from assistant.api.jobs import JobManager
 from assistant.api.metrics import Metrics
 from assistant.api.routes_eligibility import eligibility_router
 from assistant.core import Assistant
-from assistant.redact import RedactingFilter
+from assistant.redact import install_log_redaction
 from assistant.settings import Settings, get_settings
 from assistant.state import make_rate_limiter
 
@@ -27,27 +27,9 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parents[1] / "static"
 
 
-def install_log_redaction() -> None:
-    """Personal data (CURP, RFC, phones, e-mails) out of every log record of the process, whatever handler
-    writes it: `campo serve`, `uvicorn --factory` workers (no root handler to filter) or a log file.
-    Questions reach the logs (e.g. an LLM fallback names its question)."""
-    factory = logging.getLogRecordFactory()
-    if getattr(factory, "campo_redacts", False):
-        return
-    redacting = RedactingFilter()
-
-    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
-        redacting.filter(record)
-        return record
-
-    make_record.campo_redacts = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(make_record)
-
-
 def create_app(settings: Settings, assistant: Assistant | None = None, *, embeddings: Any = None) -> FastAPI:
     """Build the app. ``embeddings`` (optional) is used by admin re-ingest jobs (tests pass a fast one)."""
-    install_log_redaction()
+    install_log_redaction()  # questions reach the logs (e.g. an LLM fallback names its question)
     app = FastAPI(
         title="Campo — API de reglas de programas rurales",
         version="0.1.0",
