@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from assistant.api.app import create_app
@@ -20,7 +22,14 @@ from ingestion.pipeline import ingest
 from tests.conftest import build_test_index, make_settings
 from tests.test_api import TOKEN, app_settings
 from tests.test_ingestion import DOC_B
-from tools.load_test import ask_load, bot_chats, churn_index, index_versions, serve_in_thread
+from tools.load_test import (
+    LoadResult,
+    ask_load,
+    bot_chats,
+    churn_index,
+    index_versions,
+    serve_in_thread,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -55,16 +64,49 @@ async def test_answers_come_from_complete_versions_while_reingesting_and_rolling
         seen = dates.setdefault(answer["index_version"], found.group(0))
         return None if seen == found.group(0) else f"{answer['index_version']}: {seen} and {found.group(0)}"
 
+    result = LoadResult()  # the load's answers and the ones asked while waiting for a switch
+
     with serve_in_thread(app) as base:
+
+        async def served_from_active_version() -> None:
+            """After a switch, wait (with a deadline) until an answer comes from the new active version:
+            what the product guarantees is that switches reach requests within the check interval, not
+            that a short-lived version meets a request of the load by chance."""
+            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+                active = (await client.get("/v1/index")).json()["active_version"]
+                deadline = time.monotonic() + 30
+                while True:
+                    r = await client.post("/v1/ask", json={"question": QUESTION})
+                    result.statuses[r.status_code] += 1
+                    assert r.status_code == 200, r.text
+                    answer = r.json()
+                    result.versions[answer["index_version"]] += 1
+                    if problem := consistent(answer):
+                        result.inconsistent.append(problem)
+                    if answer["index_version"] == active:
+                        return
+                    assert time.monotonic() < deadline, f"no answer from the active version {active}"
+                    await asyncio.sleep(0.05)
+
         done = asyncio.Event()
         load = asyncio.create_task(
-            ask_load(base, [QUESTION], concurrency=8, duration=120, check=consistent, until=done)
+            ask_load(
+                base, [QUESTION], concurrency=8, duration=120, result=result, check=consistent, until=done
+            )
+        )
+        await served_from_active_version()
+        events = await churn_index(
+            base,
+            TOKEN,
+            edit,
+            rounds=3,
+            pause=0.3,
+            direct_ingest=direct_ingest,
+            settled=served_from_active_version,
         )
         await asyncio.sleep(0.5)
-        events = await churn_index(base, TOKEN, edit, rounds=3, pause=0.3, direct_ingest=direct_ingest)
-        await asyncio.sleep(0.5)
         done.set()
-        result = await load
+        await load
         listed = await index_versions(base)
 
     summary = result.summary()

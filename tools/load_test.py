@@ -223,9 +223,11 @@ async def churn_index(
     rounds: int,
     pause: float = 0.5,
     direct_ingest: Callable[[], Awaitable[Any]] | None = None,
+    settled: Callable[[], Awaitable[None]] | None = None,
 ) -> list[dict[str, Any]]:
     """An admin at work: edit → re-ingest (admin job) → rollback, ``rounds`` times; optionally a direct
-    `campo ingest`-style call too. Returns what happened (job reports, rollbacks)."""
+    `campo ingest`-style call too. ``settled`` (optional) is awaited after each switch, before the pause
+    (tests wait there until the server answers from the new active version). Returns what happened."""
     import httpx
 
     auth = {"Authorization": f"Bearer {token}"}
@@ -242,15 +244,21 @@ async def churn_index(
             events.append(
                 {"event": "ingest", "status": job["status"], "version": (job["report"] or {}).get("version")}
             )
+            if settled is not None:
+                await settled()
             await asyncio.sleep(pause)
             r = await admin.post("/v1/admin/rollback", headers=auth, json={})
             events.append(
                 {"event": "rollback", "status": r.status_code, "version": r.json().get("active_version")}
             )
+            if settled is not None:
+                await settled()
             await asyncio.sleep(pause)
             if direct_ingest is not None:
                 report = await direct_ingest()
                 events.append({"event": "direct-ingest", "version": getattr(report, "version", None)})
+                if settled is not None:
+                    await settled()
                 await asyncio.sleep(pause)
     return events
 
