@@ -40,6 +40,7 @@ lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports  # the package boundaries (contracts in pyproject.toml)
 
 format: setup-dev
 	$(BIN)/ruff check --fix .
