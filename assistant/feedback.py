@@ -1,7 +1,7 @@
 """Producers' votes and unanswered questions, stored for staff (personal data redacted before storing).
 
 Two stores with one interface: SQLite (``state.sqlite3``, one machine) and a Redis stream (several
-machines). :func:`assistant.state.make_feedback_store` picks one from the settings; ``campo feedback
+machines). :func:`make_feedback_store` picks one from the settings; ``campo feedback
 export`` reads whichever is configured.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from assistant.redact import redact
 from assistant.settings import Settings
-from assistant.state import Outage, make_feedback_store, open_sqlite
+from assistant.storage import Outage, open_sqlite, outage, pseudonym_key, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,18 @@ class RedisFeedbackStore(_PseudonymizingStore):
             if len(entries) < batch:
                 return out
             start = "(" + entries[-1][0]  # exclusive: continue after the last id read
+
+
+def make_feedback_store(settings: Settings) -> FeedbackRecorder:
+    """The feedback store of the configured state backend (SQLite or a Redis stream)."""
+    if settings.state_backend == "redis":
+        return RedisFeedbackStore(
+            redis_client(settings),
+            prefix=settings.redis_prefix,
+            salt=pseudonym_key(settings),
+            outage=outage("feedback"),
+        )
+    return FeedbackStore(settings.state_db, salt=pseudonym_key(settings))
 
 
 def export_feedback(settings: Settings, output: str) -> int:

@@ -3,7 +3,7 @@
 Every implementation has the same semantics: ``rate`` requests per minute, bursts up to ``rate``, tokens
 refilled continuously; :meth:`check` takes a token and returns 0, or returns the seconds to wait. A bucket
 left alone for a minute is full again, so forgetting it (expiry, pruning) changes nothing.
-Stores are built by :func:`assistant.state.make_rate_limiter` from the settings.
+Stores are built by :func:`make_rate_limiter` from the settings.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from assistant.state import Outage, open_sqlite
+from assistant.settings import Settings
+from assistant.storage import Outage, open_sqlite, outage, ratelimit_db, redis_client
 
 REFILL_SECONDS = 60.0
 
@@ -160,3 +161,17 @@ class RedisRateLimiter:
         except self._outage.errors as exc:
             self._outage.report(exc, "requests are not rate limited")
             return 0.0
+
+
+def make_rate_limiter(settings: Settings, scope: Literal["api", "bot"]) -> RateLimit:
+    """Token buckets shared by every process: ``api`` per client (API key or IP), ``bot`` per user."""
+    per_minute = settings.rate_limit_per_minute if scope == "api" else settings.bot_rate_limit_per_minute
+    if settings.state_backend == "redis":
+        return RedisRateLimiter(
+            redis_client(settings),
+            per_minute,
+            scope=scope,
+            prefix=settings.redis_prefix,
+            outage=outage(f"rate limits ({scope})"),
+        )
+    return SQLiteRateLimiter(ratelimit_db(settings), per_minute, scope=scope)

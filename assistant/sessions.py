@@ -1,6 +1,6 @@
 """Conversation state behind a small interface: in-memory, SQLite (one machine) and Redis (several).
 
-Stores are built by :func:`assistant.state.make_session_store` from the settings."""
+Stores are built by :func:`make_session_store` from the settings."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from assistant.state import Outage, open_sqlite
+from assistant.settings import Settings
+from assistant.storage import Outage, open_sqlite, outage, redis_client
 
 
 @dataclass
@@ -226,8 +227,24 @@ class RedisSessionStore:
         return int(self._redis.zcount(self._index, now_ms - int(self.ttl * 1000), "+inf"))
 
 
-def make_session_store(settings: Any) -> SessionStore:
-    """The store the settings ask for (see :mod:`assistant.state`)."""
-    from assistant.state import make_session_store as make
-
-    return make(settings)
+def make_session_store(settings: Settings) -> SessionStore:
+    """The conversation store the settings ask for: in this process, SQLite or Redis."""
+    if settings.session_backend == "memory":
+        return MemorySessionStore(
+            settings.session_max_turns, settings.session_ttl_seconds, settings.session_max_count
+        )
+    if settings.state_backend == "redis":
+        return RedisSessionStore(
+            redis_client(settings),
+            prefix=settings.redis_prefix,
+            max_turns=settings.session_max_turns,
+            ttl_seconds=settings.session_ttl_seconds,
+            max_sessions=settings.session_max_count,
+            outage=outage("sessions"),
+        )
+    return SQLiteSessionStore(
+        settings.state_db,
+        settings.session_max_turns,
+        settings.session_ttl_seconds,
+        settings.session_max_count,
+    )

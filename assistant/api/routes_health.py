@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from assistant.api.deps import AssistantDep, SettingsDep
+from assistant.state import state_backend_status
 
 router = APIRouter(tags=["salud"])
 
@@ -28,23 +29,9 @@ def readyz(assistant: AssistantDep, settings: SettingsDep) -> JSONResponse:
             "status": "ready",
             "index_version": version.version_id,
             "model": assistant.embeddings.model_id,
-            "state": _state_status(settings),
+            "state": state_backend_status(settings),
         }
     )
-
-
-def _state_status(settings: SettingsDep) -> str:
-    """'sqlite', 'redis' or 'redis-unreachable'. A Redis outage degrades (no follow-ups, no rate limit,
-    feedback to the log) but questions are still answered, so it does not make the worker unready."""
-    if settings.state_backend != "redis":
-        return "sqlite"
-    from assistant.state import redis_client
-
-    try:
-        redis_client(settings).ping()
-    except Exception:
-        return "redis-unreachable"
-    return "redis"
 
 
 @router.get("/metrics", summary="Métricas Prometheus", response_class=Response)
