@@ -13,7 +13,7 @@ from assistant.answering import ExtractiveAnswerer, attribution, strip_article_l
 from assistant.eligibility import EligibilityService
 from assistant.embeddings import CampoEmbeddings, make_embeddings
 from assistant.errors import EmptyQuestion, QuestionTooLong
-from assistant.models import Answer, Citation, DocumentInfo, Filters, IndexInfo, Passage
+from assistant.models import Answer, Citation, CoreStatus, DocumentInfo, Filters, IndexInfo, Passage
 from assistant.retrieval import Hit, HybridRetriever, Retrieval
 from assistant.sessions import SessionStore, Turn, make_session_store
 from assistant.settings import Settings
@@ -335,6 +335,31 @@ class Assistant:
             score=round(hit.score, 4),
             text=c["text"],
         )
+
+    # --- interface for adapters ----------------------------------------------------------------
+    # What HTTP routes, bot handlers and the CLI may call besides ask/search/eligibility/forget/last_turn/
+    # topics/abstention_text: they never reach into versions, retriever, embeddings or settings.
+    def status(self) -> CoreStatus:
+        """Readiness without waiting for a load: the version held (none yet = not ready) and the model."""
+        version = self.versions.peek()
+        return CoreStatus(
+            ready=version is not None,
+            index_version=version.version_id if version else None,
+            embedding_model=self.embeddings.model_id,
+        )
+
+    def documents_with_version(self) -> tuple[list[DocumentInfo], str]:
+        """The active version's documents and that version's id (one consistent read)."""
+        version = self.versions.current()
+        fields = DocumentInfo.model_fields
+        documents = [
+            DocumentInfo(**{k: v for k, v in d.items() if k in fields}) for d in version.manifest["documents"]
+        ]
+        return documents, version.version_id
+
+    def document(self, document_id: str) -> DocumentInfo | None:
+        """One document of the active version by id, or ``None``."""
+        return next((d for d in self.documents_with_version()[0] if d.document_id == document_id), None)
 
 
 def _filter_dict(filters: Filters | None) -> dict[str, Any]:

@@ -78,6 +78,14 @@ class DocumentInfo(BaseModel):
     sample: bool = False
 
 
+class CoreStatus(BaseModel):
+    """Whether the core can answer: the index version it holds (none yet = not ready) and its model."""
+
+    ready: bool
+    index_version: str | None = None
+    embedding_model: str = ""
+
+
 class IndexInfo(BaseModel):
     """The active index version and the versions kept for rollback."""
 

@@ -194,14 +194,11 @@ def delete_document(
     """Remove the document's file from the corpus (if it lives there) and build a version without it."""
     from ingestion.pipeline import remove_documents
 
-    info = next(
-        (d for d in assistant.versions.current().manifest["documents"] if d["document_id"] == document_id),
-        None,
-    )
+    info = assistant.document(document_id)
     if info is None:
         raise ApiError(404, "document_not_found", "No existe ese documento en el índice activo.")
     corpus = settings.corpus_dir.resolve()
-    source = (corpus / info["source_path"]).resolve()
+    source = (corpus / info.source_path).resolve()
     in_corpus = corpus in source.parents and source.exists()
     if in_corpus:
         # Removing the file first would race the job; the job removes it under the ingestion lock.

@@ -17,8 +17,8 @@ router = APIRouter(prefix="/v1", tags=["catálogo"], dependencies=[Depends(staff
     responses={503: {"model": ErrorResponse}},
 )
 def documents(assistant: AssistantDep) -> DocumentsResponse:
-    version = assistant.versions.current()
-    return DocumentsResponse(documents=assistant.documents(), index_version=version.version_id)
+    documents, version = assistant.documents_with_version()
+    return DocumentsResponse(documents=documents, index_version=version)
 
 
 @router.get("/index", response_model=IndexResponse, summary="Versión activa e historial")

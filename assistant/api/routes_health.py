@@ -18,8 +18,8 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="Índice y modelo cargados", responses={503: {"description": "No listo"}})
 def readyz(assistant: AssistantDep, settings: SettingsDep) -> JSONResponse:
-    version = assistant.versions.peek()
-    if version is None:
+    status = assistant.status()
+    if not status.ready:
         return JSONResponse(
             {"error": {"code": "index_not_ready", "message": "Todavía no hay un índice cargado."}},
             status_code=503,
@@ -27,8 +27,8 @@ def readyz(assistant: AssistantDep, settings: SettingsDep) -> JSONResponse:
     return JSONResponse(
         {
             "status": "ready",
-            "index_version": version.version_id,
-            "model": assistant.embeddings.model_id,
+            "index_version": status.index_version,
+            "model": status.embedding_model,
             "state": state_backend_status(settings),
         }
     )
