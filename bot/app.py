@@ -19,11 +19,11 @@ from telegram.request import HTTPXRequest
 
 from assistant.core import Assistant
 from assistant.eligibility import EligibilityService
-from assistant.feedback import FeedbackStore
 from assistant.redact import install_log_redaction
 from assistant.settings import Settings
-from assistant.state import make_feedback_store, make_rate_limiter
+from assistant.state import FeedbackRecorder, RateLimit, make_feedback_store, make_rate_limiter
 from bot import handlers
+from bot.context import CONTEXT_TYPES
 from bot.eligibility_flow import build_eligibility_handler
 from bot.ordering import PerChatUpdateProcessor
 from bot.webhook import ALLOWED_UPDATES, WebhookConfigError, serve_webhook, webhook_path, webhook_secret
@@ -35,12 +35,14 @@ def build_application(
     settings: Settings,
     assistant: Assistant,
     *,
-    feedback_store: FeedbackStore | None = None,
+    feedback_store: FeedbackRecorder | None = None,
     eligibility: Callable[[], EligibilityService] | None = None,
+    rate_limiter: RateLimit | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """The PTB Application with every handler registered; token and Bot API URL from settings.
 
-    ``eligibility`` returns the current rules (default: those of the assistant's active index version)."""
+    ``eligibility`` returns the current rules (default: those of the assistant's active index version);
+    ``feedback_store`` and ``rate_limiter`` default to the configured state backend's."""
     token = settings.telegram_bot_token.get_secret_value()
     base = settings.telegram_api_url.rstrip("/")
     file_base = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file"
@@ -53,22 +55,24 @@ def build_application(
         .get_updates_request(HTTPXRequest(connect_timeout=10, read_timeout=40))
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(PerChatUpdateProcessor())  # chats in parallel, one chat in order
+        .context_types(CONTEXT_TYPES)  # bot_data is a typed BotData
         .build()
     )
     app.bot_data.update(
         assistant=assistant,
         settings=settings,
         feedback=feedback_store or make_feedback_store(settings),
-        rate_limiter=make_rate_limiter(settings, "bot"),
+        rate_limiter=rate_limiter or make_rate_limiter(settings, "bot"),
+        eligibility=eligibility or assistant.eligibility,
     )
-    app.bot_data["eligibility"] = eligibility or assistant.eligibility
-    app.add_handler(TypeHandler(object, handlers.purge_old_answers), group=-1)
-    # First in its group: while it waits for an answer, short texts and /nueva go to the check.
+    app.add_handler(TypeHandler(object, handlers.before_every_update), group=-1)
+    # First in its group: while it waits for an answer, short texts and /nueva go to the check. The flow
+    # is typed for PTB's default context and hands ours through unchanged.
     app.add_handler(
         build_eligibility_handler(
-            lambda: app.bot_data["eligibility"](),
-            on_reset=handlers.new_conversation,
-            on_other_text=handlers.question,
+            lambda: app.bot_data.eligibility(),
+            on_reset=handlers.new_conversation,  # type: ignore[arg-type]
+            on_other_text=handlers.question,  # type: ignore[arg-type]
         )
     )
     app.add_handler(CommandHandler("start", handlers.start))

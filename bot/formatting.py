@@ -1,9 +1,14 @@
-"""Answers as Telegram HTML for phones: escaped text, bullets, a compact source line, ≤ 4,096 chars."""
+"""Answers as Telegram HTML for phones: escaped text, bullets, a compact source line, ≤ 4,096 chars;
+and :func:`send_html`, the one way the bot sends a text (split into messages Telegram accepts)."""
 
 from __future__ import annotations
 
 import html
 import re
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, ReplyParameters, Update
+from telegram.constants import ParseMode
 
 from assistant.models import Answer, Citation
 
@@ -68,3 +73,26 @@ def _safe_cut(text: str, limit: int) -> int:
     if lt != -1 and ">" not in text[lt:cut]:
         cut = lt
     return cut
+
+
+async def send_html(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None, reply_to: int | None = None
+) -> None:
+    """Send Telegram HTML to the update's chat, split at :data:`TELEGRAM_LIMIT`; the buttons go under the
+    last part and the reply (if any) on the first."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    parts = split_message(text)
+    bot: Any = update.get_bot()
+    for i, part in enumerate(parts):
+        await bot.send_message(
+            chat.id,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup if i == len(parts) - 1 else None,
+            reply_parameters=(
+                ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to and i == 0 else None
+            ),
+            disable_web_page_preview=True,
+        )
