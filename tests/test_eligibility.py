@@ -295,12 +295,14 @@ ORGANIZACION = {
     "numero_integrantes": 12,
     "edad": 25,
     "hectareas": 15,
+    "unidades_animal": 0,  # size caps on land and herd must all hold (issue 14)
     "recibio_apoyo_previo": "no",
     "convenio_sin_finiquito": False,
     "otro_programa_mismo_proyecto": False,
 }
 OSC = {
     "tipo_solicitante": "osc",
+    "recibio_apoyo_previo": "no",  # one project per OSC and fiscal year (Art. 10)
     "anios_constitucion": 5,
     "objeto_social_rural": True,
     "tiene_cluni": True,
@@ -344,7 +346,7 @@ SCENARIOS: list[tuple[str, dict[str, Any], str, dict[str, Any], str, str]] = [
     ),
     (
         "ceip",
-        {"tipo_solicitante": "persona_fisica", "hectareas": 3},
+        {"tipo_solicitante": "persona_fisica", "hectareas": 3, "unidades_animal": 0},
         "posiblemente_elegible",
         {"hectareas": 25, "unidades_animal": 0},
         "Artículo 5",
@@ -464,9 +466,14 @@ def test_details_of_the_rules_are_honoured(service: EligibilityService) -> None:
     )
     assert old.status == "elegible"
     # "No sé" can only be confirmed at the ventanilla, never counted as a yes
-    unsure = by_component(service.evaluate({**HOGAR, "municipio_cruzada": UNKNOWN}), "traspatio")
+    unsure = by_component(service.evaluate({**HOGAR, "habitantes_localidad": UNKNOWN}), "traspatio")
     assert unsure.status == "posiblemente_elegible"
-    assert any(r.kind == "verificar" and "Cruzada" in r.text for r in unsure.reasons)
+    assert any(r.kind == "verificar" and "habitantes" in r.text for r in unsure.reasons)
+    # the Cruzada is a preference in Traspatio (Art. 4, illustrative), not a condition (issue 14)
+    outside = by_component(service.evaluate({**HOGAR, "municipio_cruzada": False}), "traspatio")
+    assert outside.status == "posiblemente_elegible"
+    inside = by_component(service.evaluate(HOGAR), "traspatio")
+    assert [r.illustrative for r in inside.reasons if r.kind == "prioridad" and "Cruzada" in r.text] == [True]
     # a pescador de acuacultura is not in PROPESCA 2014 (Art. 6 is context for 2017)
     assert (
         by_component(service.evaluate({**PESCADOR, "actividad": "acuicola"}), "propesca").status
@@ -529,11 +536,20 @@ def test_next_question_ties_follow_the_facts_order(rules: list[ComponentRules]) 
     missing = {r.component: r.missing_facts for r in result.results}
     assert missing == {"propesca": ["edad", "sancionado_veda"], "pae-movilidad-laboral": ["edad"]}
     assert result.next_question is not None and result.next_question.fact == "edad"  # 2 components beat 1
+    # a tie between a question everyone can answer and one that offers «No sé»: the sure one first,
+    # although the other comes first in FACTS
     tie = evaluate(
         [propesca], {**PESCADOR, "edad": 30} | {"sancionado_veda": None, "unidad_economica_rnpa": None}
     )
     assert list(FACTS).index("unidad_economica_rnpa") < list(FACTS).index("sancionado_veda")
-    assert tie.next_question is not None and tie.next_question.fact == "unidad_economica_rnpa"
+    assert FACTS["unidad_economica_rnpa"].allow_unknown and not FACTS["sancionado_veda"].allow_unknown
+    assert tie.next_question is not None and tie.next_question.fact == "sancionado_veda"
+    # between two sure questions of the same program, the FACTS order
+    tie = evaluate(
+        [propesca], {**PESCADOR, "edad": 30} | {"sancionado_veda": None, "es_servidor_publico": None}
+    )
+    assert list(FACTS).index("es_servidor_publico") < list(FACTS).index("sancionado_veda")
+    assert tie.next_question is not None and tie.next_question.fact == "es_servidor_publico"
 
 
 def test_guided_answers_end_with_every_component_decided(service: EligibilityService) -> None:

@@ -199,23 +199,105 @@ def evaluate_component(rules: RulesFile, facts: Mapping[str, Any]) -> ComponentR
     )
 
 
-def choose_next_question(results: Sequence[ComponentResult]) -> str | None:
-    """The missing fact that appears in the most undecided components (ties: FACTS order)."""
-    counts: dict[str, int] = {}
-    for result in results:
-        if result.status == "falta_informacion":
-            for key in result.missing_facts:
-                counts[key] = counts.get(key, 0) + 1
-    if not counts:
+def component_state(rules: RulesFile, facts: Mapping[str, Any]) -> tuple[Status, frozenset[str]]:
+    """The status ``evaluate_component`` gives, and the facts it still misses, without the reasons."""
+    missing: set[str] = set()
+    verify = False
+    for cond in [applicants_condition(rules), *rules.conditions]:
+        outcome, needed = (VERIFY, set[str]()) if cond.verify_at_ventanilla else eval_rule(cond, facts)
+        if outcome == FAIL:
+            return "no_elegible", frozenset()
+        missing |= needed
+        verify = verify or outcome == VERIFY
+    for excl in rules.exclusions:
+        outcome, needed = eval_rule(excl.when, facts)
+        if outcome == PASS:
+            return "no_elegible", frozenset()
+        missing |= needed if outcome == MISSING else set()
+        verify = verify or outcome == VERIFY
+    if missing:
+        return "falta_informacion", frozenset(missing)
+    return ("posiblemente_elegible" if verify else "elegible"), frozenset()
+
+
+def _leaves(rule: Rule) -> list[Rule]:
+    if rule.fact is not None:
+        return [rule]
+    return [leaf for child in rule.all_of or rule.any_of or [] for leaf in _leaves(child)]
+
+
+def possible_answers(key: str, rules: Sequence[RulesFile]) -> list[Any]:
+    """One answer from each range of ``key`` that ``rules`` can tell apart: every option of a choice,
+    sí/no, "No sé" where offered, and numbers on both sides of every threshold the rules use."""
+    spec = FACTS[key]
+    values: list[Any] = [v for v, _ in spec.answers()]
+    if spec.kind == "number":
+        step = 1.0 if spec.integer else 0.5
+        low = spec.minimum if spec.minimum is not None else 0.0
+        high = spec.maximum if spec.maximum is not None else float("inf")
+        points = {low}
+        for item in rules:
+            rule_sets: list[Rule] = [*item.conditions, *(e.when for e in item.exclusions)]
+            for leaf in (leaf for rule in rule_sets for leaf in _leaves(rule) if leaf.fact == key):
+                for t in (leaf.gte, leaf.gt, leaf.lte, leaf.lt):
+                    if t is not None:
+                        points |= {t - step, t, t + step}
+        numbers = sorted(p for p in points if low <= p <= high)
+        values = [int(p) if spec.integer else p for p in numbers] + values
+    return values
+
+
+def choose_next_question(
+    results: Sequence[ComponentResult],
+    rules: Sequence[RulesFile] | None = None,
+    facts: Mapping[str, Any] | None = None,
+) -> str | None:
+    """The next fact to ask, or None when every component is decided.
+
+    With the rules and facts: for each fact some open component (status falta_informacion) still
+    misses, every answer is tried on the open components. The fact whose answers decide the most
+    open components on average wins (each distinct outcome counts once, as equally likely); then the
+    one that leaves the fewest facts still to ask; then the one a component that already looks like
+    this person's needs (most conditions met: a fisher's PROPESCA before the land questions of
+    extension services); then one people can answer for sure (no "No sé") before one they may not
+    know; then the FACTS order. Without rules and facts: the missing fact
+    named by the most open components.
+    """
+    open_results = [r for r in results if r.status == "falta_informacion"]
+    candidates = {key for r in open_results for key in r.missing_facts}
+    if not candidates:
         return None
-    return min(counts, key=lambda k: (-counts[k], FACT_ORDER[k]))
+    if rules is None or facts is None:
+        counts = {k: sum(k in r.missing_facts for r in open_results) for k in candidates}
+        return min(counts, key=lambda k: (-counts[k], FACT_ORDER[k]))
+    open_ids = {r.component for r in open_results}
+    open_rules = [r for r in rules if r.component in open_ids]
+    # How much each open component already looks like this person's: conditions it already meets.
+    matched = {
+        r.component: sum(eval_rule(c, facts)[0] == PASS for c in r.conditions if not c.verify_at_ventanilla)
+        for r in open_rules
+    }
+    needed_by = {key: [r.component for r in open_results if key in r.missing_facts] for key in candidates}
+
+    def score(key: str) -> tuple[float, float, int, bool, int]:
+        outcomes = {
+            tuple(component_state(r, {**facts, key: value}) for r in open_rules)
+            for value in possible_answers(key, open_rules)
+        }
+        decided = sum(sum(status != "falta_informacion" for status, _ in o) for o in outcomes)
+        left = sum(len(frozenset().union(*(missing for _, missing in o))) for o in outcomes)
+        closeness = max(matched[c] for c in needed_by[key])
+        unsure = FACTS[key].allow_unknown  # facts people may not know ("No sé") go after sure ones
+        return (-decided / len(outcomes), left / len(outcomes), -closeness, unsure, FACT_ORDER[key])
+
+    return min(candidates, key=score)
 
 
 def evaluate(rules: Sequence[RulesFile], facts: Mapping[str, Any]) -> EligibilityResult:
     """Validate ``facts`` (InvalidFacts on bad input) and evaluate every component."""
     clean = validate_facts(facts)
     results = [evaluate_component(r, clean) for r in rules]
-    key = choose_next_question(results)
+    key = choose_next_question(results, rules, clean)
     return EligibilityResult(
         results=results,
         next_question=question_for(key) if key else None,

@@ -6,14 +6,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
-from assistant.eligibility.schema import ComponentRules, RulesFile, iter_citations
+from assistant.eligibility.marks import units_quoting
+from assistant.eligibility.schema import Citation, ComponentRules, RulesFile, iter_citations
 from assistant.text import fold
 
 
@@ -139,12 +140,50 @@ def rules_file_name(rules: RulesFile) -> str:
     return rules.file if isinstance(rules, ComponentRules) and rules.file else f"{rules.component}.yaml"
 
 
+def iter_flagged(rules: RulesFile) -> Iterator[tuple[str, bool, Citation]]:
+    """Every citation of a part that carries an ``illustrative`` flag, with the flag."""
+    yield "who_may_apply.citation", rules.who_may_apply.illustrative, rules.who_may_apply.citation
+    for name in ("conditions", "exclusions", "priorities"):
+        for i, item in enumerate(getattr(rules, name)):
+            yield f"{name}.{i}.citation", item.illustrative, item.citation
+    yield "support.citation", rules.support.illustrative, rules.support.citation
+
+
+def _flag_errors(file: str, rules: RulesFile, documents: Mapping[str, str]) -> list[RuleFileError]:
+    """A part is flagged illustrative exactly when the sentence its quote comes from is marked."""
+    errors: list[RuleFileError] = []
+    for where, flagged, citation in iter_flagged(rules):
+        text = documents.get(citation.document_id)
+        if not citation.quote or text is None:
+            continue
+        scope = article_text(text, citation.section) or text
+        quoted = units_quoting(scope, citation.quote)
+        if quoted is None:
+            continue  # reported as a missing quote
+        marked = any(unit.marked for unit in quoted)
+        if marked and not flagged:
+            reason = (
+                "la frase citada está marcada como ilustrativa en el documento: marque «illustrative: true» "
+                "y dígalo en el texto"
+            )
+            errors.append(RuleFileError(file, where, reason))
+        elif flagged and not marked:
+            reason = (
+                "la regla está marcada como ilustrativa pero la frase citada no lo dice: márquela en el "
+                "documento o quite «illustrative»"
+            )
+            errors.append(RuleFileError(file, where, reason))
+    return errors
+
+
 def validate_citations(rules: Sequence[RulesFile], documents: Mapping[str, str]) -> list[RuleFileError]:
     """Check each citation against ``documents`` (document_id -> full text): the document exists,
-    the cited 'Artículo N' appears in it and, if given, the quote appears inside that article."""
+    the cited 'Artículo N' appears in it, the quote (if given) appears inside that article, and a
+    part is flagged ``illustrative`` exactly when the sentence it quotes is marked illustrative."""
     errors: list[RuleFileError] = []
     for item in rules:
         file = rules_file_name(item)
+        errors += _flag_errors(file, item, documents)
         for where, citation in iter_citations(item):
             text = documents.get(citation.document_id)
             if text is None:

@@ -58,6 +58,13 @@ class Rule(BaseModel):
         if self.fact is None:
             if self._operators():
                 raise ValueError("los operadores (eq, in, gte…) van junto a «fact», no junto a all_of/any_of")
+            capped = sorted(set().union(*(child.capped_facts() for child in self.any_of or [])))
+            if len(capped) > 1:
+                raise ValueError(
+                    f"límites máximos sobre {' y '.join(f'«{c}»' for c in capped)} unidos con any_of: quien "
+                    "rebase uno pasaría por el otro. Los límites de tamaño se cumplen todos los que apliquen: "
+                    "póngalos en all_of (vea docs/eligibility.md)"
+                )
             return self
         spec = FACTS.get(self.fact)
         if spec is None:
@@ -89,6 +96,12 @@ class Rule(BaseModel):
     def _operators(self) -> list[str]:
         names = ("eq", "in_", "not_in", "gte", "gt", "lte", "lt")
         return [n.rstrip("_") for n in names if getattr(self, n) is not None]
+
+    def capped_facts(self) -> set[str]:
+        """The facts this rule puts a maximum on (lte/lt), in any of its branches."""
+        if self.fact is not None:
+            return {self.fact} if self.lte is not None or self.lt is not None else set()
+        return set().union(*(child.capped_facts() for child in (self.all_of or self.any_of or [])))
 
     def facts(self) -> set[str]:
         if self.fact is not None:
