@@ -13,23 +13,20 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from assistant.text import split_sentences
-from ingestion.loaders import (
+from assistant.legal import (
     ARTICLE_START,
+    BARE_HEADING_LABEL,
     HEADING_LABEL,
     LIST_MARKER,
     TRANSITORIOS,
-    Block,
-    LoadedDocument,
-    squash,
+    TRANSITORY_START,
+    article_label,
 )
+from assistant.text import split_sentences
+from ingestion.loaders.base import Block, LoadedDocument, squash
 
 PATH_ELEMENT_CHARS = 60
 _RANKS = {"libro": 0, "titulo": 1, "transitorios": 1, "capitulo": 2, "seccion": 3}
-_BARE_LABEL = re.compile(HEADING_LABEL.pattern + r"\s*[.:\-–—]*$", re.I)
-_TRANSITORY = re.compile(
-    r"^(?:primer|segund|tercer|cuart|quint|sext|s[ée]ptim|octav|noven|d[ée]cim|[úu]nic)[oa]\s*[.:\-–—]+", re.I
-)
 _TABLE_CAPTION = re.compile(r"^(?:tabla|cuadro)\b", re.I)
 
 
@@ -122,12 +119,8 @@ def _article(block: Block, stack: list[_Level]) -> tuple[str, str] | None:
         return None
     match = ARTICLE_START.match(block.text)
     if match and (match.group("punct") or block.kind == "heading"):
-        number = re.sub(r"(\d)\s?[o°º]", r"\1", match.group("num"))
-        number = re.sub(
-            r"[\s-]*(bis|ter|qu[áa]ter)$", lambda m: " " + m.group(1).capitalize(), number, flags=re.I
-        )
-        return f"Artículo {number if number[0].isdigit() else number.capitalize()}", _lead(block, match.end())
-    transitory = _TRANSITORY.match(block.text)
+        return article_label(match), _lead(block, match.end())
+    transitory = TRANSITORY_START.match(block.text)
     if transitory and any(level.kind == "transitorios" for level in stack):
         return f"Transitorio {block.text.split()[0].strip('.:-–—').capitalize()}", _lead(
             block, transitory.end()
@@ -208,7 +201,7 @@ def _segments(blocks: list[Block]) -> list[_Segment]:
         kind = _structure_kind(block)
         if block.kind == "heading" or kind:
             text = block.text
-            if kind and _BARE_LABEL.match(text) and i < len(blocks) and _is_name(blocks[i], stack):
+            if kind and BARE_HEADING_LABEL.match(text) and i < len(blocks) and _is_name(blocks[i], stack):
                 text = f"{text.rstrip(' .:-–—')}. {blocks[i].text}"
                 i += 1
             if block.kind == "heading" and block.level:
