@@ -128,8 +128,15 @@ def list_collections(client: Any) -> list[str]:
     return [c if isinstance(c, str) else c.name for c in client.list_collections()]
 
 
-def drop_collection(client: Any, version_id: str) -> None:
+def drop_collection(client: Any, version_id: str) -> str | None:
+    """Delete a version's collection; returns why it could not be deleted (None: deleted or absent)."""
+    from chromadb.errors import NotFoundError
+
     try:
         client.delete_collection(collection_name(version_id))
+    except NotFoundError:
+        return None
     except Exception as exc:
-        log.debug("collection %s not dropped: %s", version_id, exc)
+        log.warning("collection %s not dropped: %s: %s", version_id, type(exc).__name__, exc)
+        return f"{type(exc).__name__}: {exc}"
+    return None

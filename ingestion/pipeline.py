@@ -74,6 +74,7 @@ class DocumentBuild:
     vectors: np.ndarray
     sentences: list[dict[str, Any]] = field(default_factory=list)
     sentence_vectors: np.ndarray | None = None
+    problems: list[str] = field(default_factory=list)  # parts of the file that could not be read
 
 
 def discover(paths: Iterable[Path], report: IngestReport) -> list[SourceFile]:
@@ -198,7 +199,9 @@ def build_document(src: SourceFile, settings: Settings, embeddings: CampoEmbeddi
     pieces = split_document(doc, max_chars=settings.chunk_max_chars, min_chars=settings.chunk_min_chars)
     if not pieces:
         raise LoaderError("el documento no tiene texto utilizable")
-    return embed_document(info, [(p.text, p.section, p.page) for p in pieces], embeddings)
+    build = embed_document(info, [(p.text, p.section, p.page) for p in pieces], embeddings)
+    build.problems = list(doc.problems)
+    return build
 
 
 def embed_document(
@@ -294,7 +297,7 @@ def ingest(
     started = time.monotonic()
     report = IngestReport()
     with ingestion_lock(settings):
-        garbage_collect(settings)  # leftovers of a killed run
+        garbage_collect(settings, report.notes)  # leftovers of a killed run
         inner = embeddings or make_embeddings(settings)
         cached = CachedEmbeddings(inner, settings.embedding_cache_db)
         try:
@@ -336,6 +339,7 @@ def _run(
                 build = build_document(src, settings, embeddings)
                 build.info.update(content_hash=digest, ingested_at=_now())
                 doc_id = build.info["document_id"]
+                report.notes.extend(f"{doc_id}: {problem}" for problem in build.problems)
                 (report.updated if doc_id in previous.documents else report.added).append(doc_id)
             doc_id = build.info["document_id"]
             if doc_id in builds:
@@ -401,7 +405,7 @@ def _run(
         settings, builds, config, embeddings.model_id, embeddings.dim, progress, rules
     )
     switch_active(settings, version_id, reason="ingest")
-    garbage_collect(settings)
+    garbage_collect(settings, report.notes)
     report.version = version_id
     report.switched = True
     report.total_documents = len(builds)
@@ -566,7 +570,7 @@ def remove_documents(settings: Settings, document_ids: list[str]) -> IngestRepor
                 settings, keep, previous.config, model_id, first.vectors.shape[1], None, rules
             )
             switch_active(settings, version_id, reason="remove " + ",".join(report.removed))
-            garbage_collect(settings)
+            garbage_collect(settings, report.notes)
             report.version, report.switched = version_id, True
         elif report.removed:
             report.notes.append("no se puede dejar el índice vacío")

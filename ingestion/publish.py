@@ -96,11 +96,13 @@ def rollback(settings: Settings, to_version: str | None = None) -> str:
         return target
 
 
-def garbage_collect(settings: Settings) -> list[str]:
+def garbage_collect(settings: Settings, problems: list[str] | None = None) -> list[str]:
     """Remove partial versions, versions beyond ``keep_versions`` and orphan Chroma collections.
 
-    Call only while holding the ingestion lock.
+    Collections Chroma refuses to drop are described (in Spanish) in ``problems``, e.g. the ingestion
+    report's notes. Call only while holding the ingestion lock.
     """
+    problems = problems if problems is not None else []
     root = versions_dir(settings.index_dir)
     removed: list[str] = []
     if not root.exists():
@@ -120,14 +122,23 @@ def garbage_collect(settings: Settings) -> list[str]:
     if history and history[-1].get("previous"):
         keep.add(str(history[-1]["previous"]))
     client = make_client(settings)
+    failed: dict[str, str] = {}
     for version_id in complete:
         if version_id not in keep:
-            drop_collection(client, version_id)
+            if error := drop_collection(client, version_id):
+                failed[version_id] = error
             shutil.rmtree(root / version_id, ignore_errors=True)
             removed.append(version_id)
     for name in list_collections(client):
-        if name.startswith(COLLECTION_PREFIX) and name[len(COLLECTION_PREFIX) :] not in keep:
-            drop_collection(client, name[len(COLLECTION_PREFIX) :])
+        version_id = name[len(COLLECTION_PREFIX) :]
+        orphan = name.startswith(COLLECTION_PREFIX) and version_id not in keep and version_id not in failed
+        if orphan and (error := drop_collection(client, version_id)):
+            failed[version_id] = error
+    problems.extend(
+        f"no se pudo borrar de Chroma la colección de la versión {v} ({error}); se reintentará en la "
+        "próxima carga"
+        for v, error in failed.items()
+    )
     if removed:
         log.info("garbage-collected %s", ", ".join(removed))
     return removed

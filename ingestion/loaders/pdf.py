@@ -43,7 +43,8 @@ def load_pdf(data: bytes, max_pages: int) -> Parsed:
     if count > max_pages:
         raise LoaderError(f"el PDF tiene {count} páginas; el máximo es {max_pages}")
     pages: list[list[str]] = []
-    problems: list[str] = []
+    problems: list[str] = []  # pages whose text is missing from the index, for the ingestion report
+    empty: list[int] = []
     for number in range(count):
         text, errors = "", []
         for mode in ("layout", "plain"):  # layout keeps table cells apart; plain reads columns in order
@@ -54,14 +55,21 @@ def load_pdf(data: bytes, max_pages: int) -> Parsed:
                 errors.append(type(exc).__name__)
             if text.strip() and not (mode == "layout" and _two_columns(text)):
                 break
-        if len(errors) == 2:  # no mode could read the page: its text is missing from the index
+        if not text.strip() and errors:
             log.warning("PDF page %d unreadable (%s)", number + 1, ", ".join(errors))
             problems.append(f"página {number + 1}: no se pudo extraer el texto ({errors[-1]})")
+        elif not text.strip():
+            empty.append(number + 1)
         pages.append(clean_text(text).split("\n"))
     _drop_page_furniture(pages)
     blocks = _pdf_blocks(pages)
     if not any(ch.isalnum() for b in blocks for ch in b.text):
         raise LoaderError("PDF sin texto extraíble (¿escaneado?)")
+    if empty:
+        numbers = ", ".join(map(str, empty))
+        problems.append(
+            f"{'página' if len(empty) == 1 else 'páginas'} {numbers}: sin texto extraíble (¿escaneada?)"
+        )
     return Parsed(blocks, title, count, problems)
 
 
