@@ -1,10 +1,17 @@
 """Markdown and plain text: headings, lists, tables and paragraphs (YAML front matter is metadata, read
-by :mod:`ingestion.loaders.metadata`)."""
+by :mod:`ingestion.loaders.metadata`).
+
+Blocks are found line by line, because producers' documents follow legal conventions CommonMark does not
+know (fracciones "IV." and incisos "a)" as list items, a list item ending with its sentence); the text of
+each block is read with markdown-it-py's CommonMark inline parser."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from assistant.legal import BULLET, LIST_MARKER
 from ingestion.loaders.base import Block, BlockKind, squash
@@ -18,23 +25,28 @@ _MD_HIDDEN_HTML = re.compile(
     r"<(script|style|noscript|template|iframe|object|textarea|svg)\b[^>]*>.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)",
     re.I | re.S,
 )
-_MD_INLINE: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"<!--.*?-->"), ""),
-    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
-    (re.compile(r"(?<![\w*\\])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])"), r"\1"),
-    (re.compile(r"(?<![\w\\])_(?=\S)([^_]+?)(?<=\S)_(?!\w)"), r"\1"),
-    (re.compile(r"`([^`]*)`"), r"\1"),
-    (re.compile(r"</?[A-Za-z][^>]*>"), " "),
-    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])"), r"\1"),
-]
+_INLINE = MarkdownIt("commonmark")
+
+
+def _plain(tokens: list[Token]) -> str:
+    parts = []
+    for token in tokens:
+        if token.type in ("text", "code_inline"):
+            parts.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif token.type == "html_inline":  # a tag separates words; a comment is nothing
+            parts.append("" if token.content.startswith("<!--") else " ")
+        elif token.type == "image":
+            parts.append(_plain(token.children or []))
+    return "".join(parts)
 
 
 def markdown_inline(text: str) -> str:
-    """Plain text of one line of Markdown: no emphasis, links, code marks, tags or escapes."""
-    for pattern, replacement in _MD_INLINE:
-        text = pattern.sub(replacement, text)
-    return squash(text)
+    """Plain text of one line of Markdown (CommonMark inline rules, markdown-it-py): no emphasis, link
+    targets, code marks, tags, escapes or entities."""
+    tokens = _INLINE.parseInline(text)
+    return squash(_plain(tokens[0].children or [])) if tokens else ""
 
 
 def text_blocks(text: str, *, markdown: bool) -> list[Block]:
