@@ -235,11 +235,16 @@ def check_figures(
 
 
 def _stem(word: str) -> str:
-    return re.sub(r"(?:es|s)$", "", word) if len(word) > 4 else word
+    """'paquetes', 'paquete' -> 'paquet'; 'pescadores', 'pescador' -> 'pescador'."""
+    if len(word) <= 4:
+        return word
+    word = word[:-1] if word.endswith("s") else word
+    return word[:-1] if word.endswith("e") else word
 
 
-def _rates(unit: Unit) -> Iterator[tuple[tuple[str, str, frozenset[str]], str]]:
-    """('pesos', 'pescador', qualifiers) -> '8000' for each "N X por Y" in a unit."""
+def _rates(unit: Unit) -> Iterator[tuple[tuple[str, str, frozenset[str]], str, str]]:
+    """(key, value, words) for each "N X por Y" of a unit: (('peso', 'pescador', qualifiers), '8000',
+    'pesos por pescador')."""
     folded = fold(unit.text)
     qualifiers = set(re.findall(r"\b(?:19|20)\d\d\b", folded)) | set(_STATE.findall(folded))
     if unit.kind == "row":
@@ -254,7 +259,7 @@ def _rates(unit: Unit) -> Iterator[tuple[tuple[str, str, frozenset[str]], str]]:
             value = _number_token(digits_value(number))
         if what in _SKIPPED_UNITS or what in NUMBER_WORDS:
             continue
-        yield (_stem(what), _stem(per), frozenset(qualifiers)), value
+        yield (_stem(what), _stem(per), frozenset(qualifiers)), value, f"{what} por {per}"
 
 
 def check_repeated_quantities(document_id: str, text: str) -> list[Finding]:
@@ -262,14 +267,14 @@ def check_repeated_quantities(document_id: str, text: str) -> list[Finding]:
     seen: dict[tuple[str, str, frozenset[str]], tuple[str, str]] = {}
     findings: list[Finding] = []
     for unit in units(text):
-        for key, value in _rates(unit):
+        for key, value, words in _rates(unit):
             if key not in seen:
                 seen[key] = (value, unit.section)
                 continue
             first_value, first_section = seen[key]
             if first_value != value and first_section != unit.section:
                 reason = (
-                    f"la misma cantidad («{key[0]} por {key[1]}») vale {first_value} en el "
+                    f"la misma cantidad («{words}») vale {first_value} en el "
                     f"{first_section or 'encabezado'} y {value} aquí"
                 )
                 findings.append(Finding(document_id, unit.section, unit.text, reason))
@@ -283,15 +288,19 @@ def check_sample(
     return [*check_figures(document_id, text, years, facts), *check_repeated_quantities(document_id, text)]
 
 
-def check_version_samples(
-    documents: Mapping[str, tuple[dict[str, Any], str]], facts_path: Path | None
-) -> list[str]:
-    """Notes for the ingestion report: ``documents`` maps document id -> (info, text); only
-    documents with ``sample: true`` are checked. Without a facts file nothing is checked."""
+def facts_file(roots: Iterable[Path]) -> Path | None:
+    """``facts.yaml`` of the first scanned folder that has one."""
+    return next((root / FACTS_FILE for root in sorted(roots) if (root / FACTS_FILE).is_file()), None)
+
+
+def sample_notes(roots: Iterable[Path], documents: Mapping[str, tuple[Mapping[str, Any], str]]) -> list[str]:
+    """Notes for the ingestion report. ``documents`` maps document id -> (info, text); only
+    documents with ``sample: true`` are checked, and only when a scanned folder has a facts file."""
     samples = {doc_id: v for doc_id, v in documents.items() if v[0].get("sample")}
-    if not samples or facts_path is None or not facts_path.is_file():
+    path = facts_file(roots)
+    if not samples or path is None:
         return []
-    facts, problems = load_facts(facts_path)
+    facts, problems = load_facts(path)
     notes = [f"datos públicos: {p}" for p in problems]
     for doc_id, (info, text) in sorted(samples.items()):
         findings = check_sample(doc_id, text, frame_years(info), facts)
