@@ -38,6 +38,7 @@ from assistant.versions import (
 )
 from ingestion.publish import garbage_collect, ingestion_lock, switch_active
 from ingestion.report import IngestReport
+from ingestion.sample_check import sample_notes
 
 log = logging.getLogger(__name__)
 
@@ -384,6 +385,8 @@ def _run(
             report.removed.append(doc_id)
             report.notes.append(f"{doc_id}: su archivo ya no existe y la configuración cambió")
     rules = _eligibility_rules(_rules_source(roots, previous), builds, report)
+    texts = {doc_id: (b.info, "\n".join(c["text"] for c in b.chunks)) for doc_id, b in builds.items()}
+    report.notes += sample_notes(roots, texts)  # figures of sample documents: public or illustrative
     changed = (
         report.added
         or report.updated
