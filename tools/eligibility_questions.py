@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/eligibility_questions.py                 # the engine's choice of next question
     .venv/bin/python tools/eligibility_questions.py --compare       # + the old "most components" choice
-    .venv/bin/python tools/eligibility_questions.py --rules DIR --json out.json
+    .venv/bin/python tools/eligibility_questions.py --choice most_components --rules DIR --json out.json
 
 Each typical profile (a fisher, a small farmer, an indigenous group, an OSC, a day labourer, a backyard
 household) has an answer for every fact. The walk starts with no facts, asks the chosen next question,
@@ -183,6 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compare", action="store_true", help="also measure the old 'most components' choice"
     )
+    parser.add_argument(
+        "--choice",
+        choices=("engine", "most_components"),
+        default="engine",
+        help="which choice to measure (most_components also runs on code from before issue 14)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args(argv)
 
@@ -190,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     if errors:
         print("\n".join(map(str, errors)), file=sys.stderr)
         return 1
-    choosers: dict[str, Chooser] = {"engine": engine_choice}
-    if args.compare:
-        choosers = {"most_components": most_components, **choosers}
+    available: dict[str, Chooser] = {"most_components": most_components, "engine": engine_choice}
+    names = list(available) if args.compare else [args.choice]
+    choosers = {name: available[name] for name in names}
     figures = {name: measure(rules, chooser) for name, chooser in choosers.items()}
     for name, data in figures.items():
         print(f"{name}: average {data['average']} questions over {len(PROFILES)} profiles")
