@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from assistant.layout import CHROMA_DIR
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def make_client(settings: Settings) -> Any:
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    key = settings.chroma_url or str((settings.index_dir / "chroma").resolve())
+    key = settings.chroma_url or str((settings.index_dir / CHROMA_DIR).resolve())
     with _clients_lock:
         if key in _clients:
             return _clients[key]
@@ -54,7 +55,7 @@ def make_client(settings: Settings) -> Any:
                 settings=chroma_settings,
             )
         else:
-            path = settings.index_dir / "chroma"
+            path = settings.index_dir / CHROMA_DIR
             path.mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         _clients[key] = client

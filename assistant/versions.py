@@ -1,14 +1,5 @@
-"""Index versions on disk and the reader that always serves exactly one complete version.
-
-Layout under ``<data_dir>/index``::
-
-    ACTIVE                      {"version": "<id>", "switched_at": ...}  (replaced atomically)
-    history.jsonl               one line per switch (ingest / rollback)
-    versions/<id>/              a complete version: manifest.json, chunks.jsonl, vectors.npy,
-                                sentences.jsonl, sentence_vectors.npy, bm25/
-    versions/.<id>.partial/     a version being written (ignored by readers, removed by the next run)
-    chroma/                     embedded Chroma; one collection per version ("campo-<id>")
-"""
+"""Index versions on disk (layout in :mod:`assistant.layout`) and the reader that always serves exactly
+one complete version."""
 
 from __future__ import annotations
 
@@ -23,30 +14,37 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import IndexNotReady, VersionNotFound
+from assistant.layout import (
+    ACTIVE,
+    BM25_DIR,
+    CHUNKS,
+    HISTORY,
+    SENTENCE_VECTORS,
+    SENTENCES,
+    VECTORS,
+    version_dir,
+)
+from assistant.layout import MANIFEST as MANIFEST
+from assistant.layout import RULES_DIR as RULES_DIR
+from assistant.layout import versions_dir as versions_dir
 from assistant.lexical import LexicalIndex
 from assistant.settings import Settings
 from assistant.store import VersionCollection, make_client
 
 log = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
-RULES_DIR = "eligibility"  # eligibility rules files of a version (corpus/eligibility/ at ingestion)
 FORMAT = 1
-
-
-def versions_dir(index_dir: Path) -> Path:
-    return index_dir / "versions"
 
 
 def read_active(index_dir: Path) -> str | None:
     try:
-        return str(json.loads((index_dir / "ACTIVE").read_text("utf-8"))["version"])
+        return str(json.loads((index_dir / ACTIVE).read_text("utf-8"))["version"])
     except (FileNotFoundError, KeyError, json.JSONDecodeError):
         return None
 
 
 def read_manifest(index_dir: Path, version_id: str) -> dict[str, Any]:
-    path = versions_dir(index_dir) / version_id / MANIFEST
+    path = version_dir(index_dir, version_id) / MANIFEST
     try:
         manifest: dict[str, Any] = json.loads(path.read_text("utf-8"))
     except FileNotFoundError as exc:
@@ -65,7 +63,7 @@ def complete_versions(index_dir: Path) -> list[str]:
 
 
 def read_history(index_dir: Path, limit: int = 50) -> list[dict[str, Any]]:
-    path = index_dir / "history.jsonl"
+    path = index_dir / HISTORY
     if not path.exists():
         return []
     lines = path.read_text("utf-8").splitlines()[-limit:]
@@ -103,17 +101,17 @@ class IndexVersion:
     def load(cls, settings: Settings, version_id: str, embeddings: Any) -> IndexVersion:
         index_dir = settings.index_dir
         manifest = read_manifest(index_dir, version_id)
-        root = versions_dir(index_dir) / version_id
-        chunks = load_jsonl(root / "chunks.jsonl")
-        sentences = load_jsonl(root / "sentences.jsonl")
+        root = version_dir(index_dir, version_id)
+        chunks = load_jsonl(root / CHUNKS)
+        sentences = load_jsonl(root / SENTENCES)
         version = cls(
             version_id=version_id,
             manifest=manifest,
             chunks=chunks,
-            vectors=np.load(root / "vectors.npy"),
+            vectors=np.load(root / VECTORS),
             sentences=sentences,
-            sentence_vectors=np.load(root / "sentence_vectors.npy"),
-            lexical=LexicalIndex.load(root / "bm25"),
+            sentence_vectors=np.load(root / SENTENCE_VECTORS),
+            lexical=LexicalIndex.load(root / BM25_DIR),
             collection=VersionCollection(make_client(settings), version_id, embeddings),
         )
         version.chunk_row = {c["chunk_id"]: i for i, c in enumerate(chunks)}

@@ -10,10 +10,10 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ParseMode
 
+from assistant.legal import LIST_MARKER
 from assistant.models import Answer, Citation
 
 TELEGRAM_LIMIT = 4096
-_LIST_MARK = re.compile(r"^\s*(?:[IVXLC]{1,6}\.|\d{1,3}[.)]|[a-z]\)|[-*•·])\s+")
 
 
 def source_line(c: Citation) -> str:
@@ -30,8 +30,8 @@ def answer_html(answer: Answer) -> str:
         line = raw.strip()
         if not line:
             continue
-        if _LIST_MARK.match(line):
-            line = "• " + _LIST_MARK.sub("", line)
+        if LIST_MARKER.match(line):
+            line = "• " + LIST_MARKER.sub("", line)
         lines.append(html.escape(line, quote=False))
     body = "\n".join(lines)
     if answer.citations and not answer.abstained and body.endswith("…"):

@@ -14,7 +14,6 @@ import os
 import re
 import secrets
 import time
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,19 +22,23 @@ from typing import Any
 import numpy as np
 
 from assistant.embeddings import CachedEmbeddings, CampoEmbeddings, make_embeddings
+from assistant.layout import (
+    BM25_DIR,
+    CHUNKS,
+    MANIFEST,
+    RULES_DIR,
+    SENTENCE_VECTORS,
+    SENTENCES,
+    VECTORS,
+    partial_dir,
+    versions_dir,
+)
 from assistant.lexical import LexicalIndex
+from assistant.normalize import slugify
 from assistant.settings import Settings
 from assistant.store import VersionCollection, make_client
 from assistant.text import ANALYZER_VERSION, split_units
-from assistant.versions import (
-    FORMAT,
-    MANIFEST,
-    RULES_DIR,
-    load_jsonl,
-    read_active,
-    read_manifest,
-    versions_dir,
-)
+from assistant.versions import FORMAT, load_jsonl, read_active, read_manifest
 from ingestion.publish import garbage_collect, ingestion_lock, switch_active
 from ingestion.report import IngestReport
 from ingestion.sample_check import sample_notes
@@ -45,11 +48,6 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[str, int, int], None]
 IGNORED_SUFFIXES = {".yaml", ".yml", ".json"}  # sidecars and eligibility rules live beside documents
 SPLITTER_VERSION = 2  # 2: chunks bounded by max_chars, scripts/comments dropped (reliability fixes)
-
-
-def slugify(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80] or "documento"
 
 
 def file_hash(path: Path) -> str:
@@ -142,10 +140,10 @@ class _Previous:
     def _load(self) -> None:
         if self._loaded:
             return
-        self.chunks = load_jsonl(self.root / "chunks.jsonl")
-        self.vectors = np.load(self.root / "vectors.npy")
-        self.sentences = load_jsonl(self.root / "sentences.jsonl")
-        self.sentence_vectors = np.load(self.root / "sentence_vectors.npy")
+        self.chunks = load_jsonl(self.root / CHUNKS)
+        self.vectors = np.load(self.root / VECTORS)
+        self.sentences = load_jsonl(self.root / SENTENCES)
+        self.sentence_vectors = np.load(self.root / SENTENCE_VECTORS)
         self._loaded = True
 
     def copy(self, document_id: str) -> DocumentBuild:
@@ -490,7 +488,7 @@ def _write_version(
 
     version_id = new_version_id()
     root = versions_dir(settings.index_dir)
-    partial = root / f".{version_id}.partial"
+    partial = partial_dir(settings.index_dir, version_id)
     partial.mkdir(parents=True)
     chunks: list[dict[str, Any]] = []
     sentences: list[dict[str, Any]] = []
@@ -509,11 +507,11 @@ def _write_version(
     sentence_matrix = (
         np.vstack(sentence_vectors).astype(np.float32) if sentence_vectors else np.zeros((0, dim), np.float32)
     )
-    _write_jsonl(partial / "chunks.jsonl", chunks)
-    _write_jsonl(partial / "sentences.jsonl", sentences)
-    np.save(partial / "vectors.npy", chunk_matrix)
-    np.save(partial / "sentence_vectors.npy", sentence_matrix)
-    LexicalIndex.build([lexical_text(c) for c in chunks]).save(partial / "bm25")
+    _write_jsonl(partial / CHUNKS, chunks)
+    _write_jsonl(partial / SENTENCES, sentences)
+    np.save(partial / VECTORS, chunk_matrix)
+    np.save(partial / SENTENCE_VECTORS, sentence_matrix)
+    LexicalIndex.build([lexical_text(c) for c in chunks]).save(partial / BM25_DIR)
     rules = rules or _Rules()
     if rules.items:
         export_rules(rules.items, partial / RULES_DIR)

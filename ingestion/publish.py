@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from assistant.errors import IngestionBusy, VersionNotFound
+from assistant.layout import ACTIVE, HISTORY, INGEST_LOCK, PARTIAL_GLOB, versions_dir
 from assistant.settings import Settings
 from assistant.store import COLLECTION_PREFIX, drop_collection, list_collections, make_client
-from assistant.versions import complete_versions, read_active, read_history, read_manifest, versions_dir
+from assistant.versions import complete_versions, read_active, read_history, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def ingestion_lock(settings: Settings) -> Iterator[None]:
     The kernel releases a flock when its process dies, so a killed run never leaves a stale lock.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(settings.data_dir / "ingest.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(settings.data_dir / INGEST_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -63,8 +64,8 @@ def switch_active(settings: Settings, version_id: str, reason: str) -> None:
     read_manifest(settings.index_dir, version_id)  # refuses incomplete or missing versions
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     previous = read_active(settings.index_dir)
-    write_atomic(settings.index_dir / "ACTIVE", json.dumps({"version": version_id, "switched_at": now}))
-    with (settings.index_dir / "history.jsonl").open("a", encoding="utf-8") as fh:
+    write_atomic(settings.index_dir / ACTIVE, json.dumps({"version": version_id, "switched_at": now}))
+    with (settings.index_dir / HISTORY).open("a", encoding="utf-8") as fh:
         fh.write(
             json.dumps({"at": now, "version": version_id, "previous": previous, "reason": reason}) + "\n"
         )
@@ -107,7 +108,7 @@ def garbage_collect(settings: Settings, problems: list[str] | None = None) -> li
     removed: list[str] = []
     if not root.exists():
         return removed
-    for partial in root.glob(".*.partial"):
+    for partial in root.glob(PARTIAL_GLOB):
         shutil.rmtree(partial, ignore_errors=True)
         removed.append(partial.name)
     active = read_active(settings.index_dir)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from assistant.legal import (
@@ -22,6 +21,7 @@ from assistant.legal import (
     TRANSITORY_START,
     article_label,
 )
+from assistant.normalize import fold
 from assistant.text import split_sentences
 from ingestion.loaders.base import Block, LoadedDocument, squash
 
@@ -94,10 +94,6 @@ def split_document(doc: LoadedDocument, *, max_chars: int = 1400, min_chars: int
 # --- Structure: headings, articles, section paths ------------------------------------------------
 
 
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-
-
 def _structure_kind(block: Block) -> str:
     """'titulo', 'capitulo', 'seccion', 'libro' or 'transitorios' for a structural heading, else ''."""
     text = block.text
@@ -110,7 +106,7 @@ def _structure_kind(block: Block) -> str:
         block.kind == "paragraph" and (len(re.findall(r"[.:;](?=\s)", text)) > 1 or len(text) > 120)
     ):
         return ""
-    return _fold(match.group(1))
+    return fold(match.group(1))
 
 
 def _article(block: Block, stack: list[_Level]) -> tuple[str, str] | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +24,7 @@ from assistant.api.schemas import (
     RollbackResponse,
     UploadResponse,
 )
+from assistant.normalize import ascii_only
 from assistant.settings import Settings
 
 router = APIRouter(prefix="/v1/admin", tags=["administración"], dependencies=[Depends(admin_access)])
@@ -41,7 +41,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,150}$")
 def safe_filename(name: str | None) -> str:
     """The upload's name if it is a plain file name (no path, no NUL, not hidden), else a 422."""
     raw = name or ""
-    normalized = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode()
+    normalized = ascii_only(raw)
     if (
         not raw
         or "\x00" in raw
