@@ -32,6 +32,16 @@ class IndexNotReady(CampoError):
     )
 
 
+class IndexUnavailable(IndexNotReady):
+    """An index version exists but its vector store (a Chroma server) cannot be reached."""
+
+    code = "index_unavailable"
+    user_message = (
+        "No puedo consultar los documentos en este momento: no hay conexión con la base de vectores "
+        "(Chroma). Intente de nuevo en unos minutos; si sigue así, avise al administrador."
+    )
+
+
 class IngestionBusy(CampoError):
     code = "ingestion_busy"
     user_message = "Ya hay una carga de documentos en curso. Espere a que termine e intente de nuevo."

@@ -17,9 +17,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from assistant.errors import ConfigurationError
 from assistant.redact import redact
 
 if TYPE_CHECKING:
@@ -91,6 +93,42 @@ class LLMUnavailableError(RuntimeError):
     """The configured LLM backend cannot be built (missing package or setting)."""
 
 
+class LLMConfigurationError(ConfigurationError, ValueError):
+    """LLM settings that cannot work. Raised when the answerer is built, i.e. at start-up, instead of
+    falling back to extractive answers on every request; ``user_message`` tells the operator what to fix."""
+
+
+def check_llm_settings(settings: Settings) -> None:
+    """Refuse LLM settings that cannot work (raises :class:`LLMConfigurationError`); no network call."""
+    provider = settings.llm_provider
+    if provider == "none":
+        return
+
+    def refuse(problem: str, fix: str) -> None:
+        raise LLMConfigurationError(problem, user_message=f"Configuración del LLM inválida: {fix}")
+
+    if provider not in ("openai", "ollama"):
+        refuse(f"unknown llm_provider {provider!r}", "CAMPO_LLM_PROVIDER debe ser none, openai u ollama.")
+    if not settings.llm_model:
+        refuse(
+            f"CAMPO_LLM_MODEL is required when CAMPO_LLM_PROVIDER={provider}",
+            f"falta CAMPO_LLM_MODEL (el nombre del modelo) con CAMPO_LLM_PROVIDER={provider}.",
+        )
+    if settings.llm_base_url:
+        parts = urlsplit(settings.llm_base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            refuse(
+                "CAMPO_LLM_BASE_URL is not an http(s) URL",
+                "CAMPO_LLM_BASE_URL debe ser una URL completa, por ejemplo http://localhost:11434.",
+            )
+    elif provider == "openai" and not settings.llm_api_key.get_secret_value():
+        refuse(
+            "CAMPO_LLM_PROVIDER=openai without CAMPO_LLM_BASE_URL needs CAMPO_LLM_API_KEY",
+            "con CAMPO_LLM_PROVIDER=openai defina CAMPO_LLM_BASE_URL (un servidor compatible) o "
+            "CAMPO_LLM_API_KEY (la API de OpenAI).",
+        )
+
+
 class LLMAnswerer:
     """Writes answers with a LangChain chat model, and refuses the ones it cannot trust."""
 
@@ -99,19 +137,16 @@ class LLMAnswerer:
         self._chat_model = chat_model
         self._provider = settings.llm_provider if chat_model is None else "custom"
         if chat_model is None:
-            if settings.llm_provider not in ("openai", "ollama"):
-                raise ValueError(
-                    f"LLMAnswerer needs llm_provider 'openai' or 'ollama', not {settings.llm_provider!r}"
-                )
-            if not settings.llm_model:
-                raise ValueError(
-                    f"CAMPO_LLM_MODEL is required when CAMPO_LLM_PROVIDER={settings.llm_provider}"
-                )
-
-    @property
-    def name(self) -> str:
-        """A short description for logs and /health, e.g. 'openai:gpt-4o-mini'."""
-        return f"{self._provider}:{self._settings.llm_model or '?'}"
+            check_llm_settings(settings)
+            if settings.llm_provider == "none":
+                raise LLMConfigurationError("LLMAnswerer needs llm_provider 'openai' or 'ollama', not 'none'")
+            try:  # built now: a backend that cannot be built fails at start-up, not on every question
+                self._chat_model = _build_chat_model(settings)
+            except Exception as exc:
+                raise LLMConfigurationError(
+                    f"cannot build the {settings.llm_provider} chat model: {type(exc).__name__}: {exc}",
+                    user_message=f"No se pudo preparar el LLM ({settings.llm_provider}): {exc}",
+                ) from exc
 
     # --- public API -----------------------------------------------------------------------------
     def answer(self, question: str, passages: list[Passage], *, max_chars: int) -> LLMResult | None:

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from assistant.errors import IndexUnavailable
 from assistant.layout import CHROMA_DIR
 from assistant.settings import Settings
 
@@ -19,6 +20,14 @@ log = logging.getLogger(__name__)
 COLLECTION_PREFIX = "campo-"
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
+
+
+def _unreachable(exc: Exception) -> bool:
+    """A Chroma server that cannot be reached: a transport error, or the ValueError chromadb raises when
+    a client cannot connect (it has no dedicated exception class)."""
+    import httpx
+
+    return isinstance(exc, httpx.TransportError) or "Could not connect to a Chroma server" in str(exc)
 
 
 def collection_name(version_id: str) -> str:
@@ -47,13 +56,18 @@ def make_client(settings: Settings) -> Any:
             token = settings.chroma_auth_token.get_secret_value()
             if token:
                 headers["Authorization"] = f"Bearer {token}"
-            client = chromadb.HttpClient(
-                host=url.hostname or "localhost",
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                headers=headers,
-                settings=chroma_settings,
-            )
+            try:
+                client = chromadb.HttpClient(
+                    host=url.hostname or "localhost",
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    headers=headers,
+                    settings=chroma_settings,
+                )
+            except Exception as exc:
+                if _unreachable(exc):
+                    raise IndexUnavailable(f"Chroma unreachable at {url.hostname}:{url.port}") from exc
+                raise
         else:
             path = settings.index_dir / CHROMA_DIR
             path.mkdir(parents=True, exist_ok=True)
@@ -63,21 +77,26 @@ def make_client(settings: Settings) -> Any:
 
 
 class VersionCollection:
-    """One index version's chunks in Chroma, read through LangChain's ``Chroma`` vector store."""
+    """One index version's chunks in Chroma: searched through LangChain's ``Chroma`` vector store, written
+    (with vectors ingestion computed or reused) and counted through chromadb's public ``Collection``."""
 
     def __init__(self, client: Any, version_id: str, embeddings: Any, *, create: bool = False) -> None:
         from langchain_chroma import Chroma
 
         self.name = collection_name(version_id)
-        if not create:
-            client.get_collection(self.name)  # raises if the version's collection is missing
-        self._store = Chroma(
-            client=client,
-            collection_name=self.name,
-            embedding_function=embeddings,
-            collection_metadata={"hnsw:space": "cosine"},
-            create_collection_if_not_exists=create,
-        )
+        try:
+            self._store = Chroma(  # without create: raises if the version's collection is missing
+                client=client,
+                collection_name=self.name,
+                embedding_function=embeddings,
+                collection_metadata={"hnsw:space": "cosine"},
+                create_collection_if_not_exists=create,
+            )
+            self._collection = client.get_collection(name=self.name)
+        except Exception as exc:
+            if _unreachable(exc):
+                raise IndexUnavailable(f"Chroma unreachable: {type(exc).__name__}") from exc
+            raise
 
     def add(
         self,
@@ -88,10 +107,9 @@ class VersionCollection:
         batch_size: int = 1000,
     ) -> None:
         """Add chunks with vectors computed (or reused) by ingestion: nothing is embedded here."""
-        collection = self._store._collection
         for start in range(0, len(ids), batch_size):
             end = start + batch_size
-            collection.add(
+            self._collection.add(
                 ids=list(ids[start:end]),
                 documents=list(texts[start:end]),
                 metadatas=[_clean_metadata(m) for m in metadatas[start:end]],
@@ -99,15 +117,20 @@ class VersionCollection:
             )
 
     def count(self) -> int:
-        return int(self._store._collection.count())
+        return int(self._collection.count())
 
     def search(self, vector: np.ndarray, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         """Top-k chunk ids with cosine similarity."""
         if k <= 0:
             return []
-        results = self._store.similarity_search_by_vector_with_relevance_scores(
-            vector.tolist(), k=k, filter=where or None
-        )
+        try:
+            results = self._store.similarity_search_by_vector_with_relevance_scores(
+                vector.tolist(), k=k, filter=where or None
+            )
+        except Exception as exc:
+            if _unreachable(exc):
+                raise IndexUnavailable(f"Chroma unreachable: {type(exc).__name__}") from exc
+            raise
         return [(str(doc.id), float(score)) for doc, score in results]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import IndexNotReady, VersionNotFound
+from assistant.errors import IndexNotReady, IndexUnavailable, VersionNotFound
 from assistant.layout import (
     ACTIVE,
     BM25_DIR,
@@ -148,6 +148,7 @@ class VersionManager:
         self._current: IndexVersion | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self._unavailable = ""  # why the active version could not be loaded (its Chroma server is down)
 
     def current(self) -> IndexVersion:
         """The active version (loads it, or a newer one, when the pointer moved)."""
@@ -155,6 +156,8 @@ class VersionManager:
         if self._current is None or now - self._checked_at >= self.check_interval:
             self._refresh(now)
         if self._current is None:
+            if self._unavailable:  # not "run campo ingest": there is an index, its store is unreachable
+                raise IndexUnavailable(self._unavailable)
             raise IndexNotReady("no active index version")
         return self._current
 
@@ -171,11 +174,17 @@ class VersionManager:
             self._checked_at = now
             wanted = read_active(self.settings.index_dir)
             if wanted is None or (self._current is not None and self._current.version_id == wanted):
+                self._unavailable = ""
                 return
             try:
                 loaded = IndexVersion.load(self.settings, wanted, self.embeddings)
+            except IndexUnavailable as exc:
+                self._unavailable = str(exc)
+                log.warning("could not load index version %s (%s); keeping the current one", wanted, exc)
+                return
             except Exception:
                 log.exception("could not load index version %s; keeping the current one", wanted)
                 return
+            self._unavailable = ""
             log.info("serving index version %s (%d chunks)", wanted, len(loaded.chunks))
             self._current = loaded  # one reference swap: in-flight requests keep their version

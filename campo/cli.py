@@ -158,6 +158,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
+    _check_llm(settings)
     _ensure_index(settings)
     if args.workers > 1:
         uvicorn.run(
@@ -168,6 +169,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
         uvicorn.run(create_app(settings), host=host, port=port)
     return 0
+
+
+def _check_llm(settings: Settings) -> None:
+    """Bad LLM settings stop the start-up with a clear message (before a first ingestion, and before
+    workers that would each fail on their own)."""
+    from assistant.llm import check_llm_settings
+
+    check_llm_settings(settings)
 
 
 def _ensure_index(settings: Settings) -> None:
@@ -190,6 +199,7 @@ def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     from bot.app import run_bot
 
+    _check_llm(settings)
     _ensure_index(settings)
     return int(run_bot(settings))
 
