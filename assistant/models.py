@@ -17,9 +17,6 @@ class Filters(BaseModel):
     )
     document_id: str | None = Field(None, description="One document's id.")
 
-    def is_empty(self) -> bool:
-        return not any(v is not None for v in self.model_dump().values())
-
 
 class Passage(BaseModel):
     """A retrieved chunk with its provenance and score."""

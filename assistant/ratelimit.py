@@ -1,6 +1,6 @@
-"""Per-client token buckets (HTTP clients, Telegram users): in one process, in SQLite, or in Redis.
+"""Per-client token buckets (HTTP clients, Telegram users), shared by every process: in SQLite or in Redis.
 
-Every implementation has the same semantics: ``rate`` requests per minute, bursts up to ``rate``, tokens
+Both implementations have the same semantics: ``rate`` requests per minute, bursts up to ``rate``, tokens
 refilled continuously; :meth:`check` takes a token and returns 0, or returns the seconds to wait. A bucket
 left alone for a minute is full again, so forgetting it (expiry, pruning) changes nothing.
 Stores are built by :func:`make_rate_limiter` from the settings.
@@ -34,27 +34,6 @@ def _take(rate: int, tokens: float, last: float, now: float) -> tuple[float, flo
     if tokens < 1.0:
         return tokens, (1.0 - tokens) * REFILL_SECONDS / rate
     return tokens - 1.0, 0.0
-
-
-class RateLimiter:
-    """Token bucket per client key inside one process (tests, a single worker)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.rate = per_minute
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, key: str) -> float:
-        if self.rate <= 0:
-            return 0.0
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.rate), now))
-            tokens, wait = _take(self.rate, tokens, last, now)
-            self._buckets[key] = (tokens, now)
-            if len(self._buckets) > 50_000:  # bounded memory under many clients
-                self._buckets.clear()
-            return wait
 
 
 class SQLiteRateLimiter:

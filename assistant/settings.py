@@ -12,6 +12,9 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Where data/ and corpus/ are by default: the source checkout (`make setup`, an editable install), or the
+# working directory for an installed package (whose code sits in site-packages, no place for data).
+HOME = REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() else Path()
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "token", "admin", "password", "test", "xxx"}
 
@@ -34,13 +37,16 @@ class Settings(BaseSettings):
         "'development' lets it through (local experiments, tests).",
     )
     data_dir: Path = Field(
-        REPO_ROOT / "data",
+        HOME / "data",
         description="Where index versions (vectors, BM25 files), the embedding cache and — with "
         "state_backend='sqlite' — sessions, rate limits and feedback live. Must be the same shared folder "
-        "for every API worker and the ingestion when they run on several machines (docs/deploy.md).",
+        "for every API worker and the ingestion when they run on several machines (docs/deploy.md). "
+        "Default: data/ in the source checkout; ./data (the working directory) for an installed package.",
     )
     corpus_dir: Path = Field(
-        REPO_ROOT / "corpus", description="Folder of rule documents to ingest by default."
+        HOME / "corpus",
+        description="Folder of rule documents to ingest by default (corpus/ in the source checkout; "
+        "./corpus for an installed package).",
     )
     log_level: str = Field("INFO", description="Python logging level for the service and the CLI.")
 
@@ -193,10 +199,10 @@ class Settings(BaseSettings):
         20, ge=0, description="Questions per minute per Telegram user; 0 = off."
     )
     telegram_webhook_url: str = Field(
-        "", description="Public HTTPS URL for webhook mode; empty = long polling (PTB's webhook server)."
+        "", description="Public HTTPS URL for webhook mode; empty = long polling (no server to expose)."
     )
-    telegram_webhook_listen: str = Field("127.0.0.1", description="Address PTB's webhook server binds to.")
-    telegram_webhook_port: int = Field(8443, ge=1, le=65535, description="Port of PTB's webhook server.")
+    telegram_webhook_listen: str = Field("127.0.0.1", description="Address the webhook server binds to.")
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535, description="Port of the webhook server.")
     telegram_webhook_secret: SecretStr = Field(
         SecretStr(""),
         description="Secret token Telegram sends in X-Telegram-Bot-Api-Secret-Token (webhook mode).",
