@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from assistant.errors import ConfigurationError
+from assistant.normalize import fold
+from assistant.numbers import NUMBER_WORDS
 from assistant.redact import redact
 
 if TYPE_CHECKING:
@@ -70,15 +72,6 @@ _GARBAGE_MARKER_RE = re.compile(
 _NUMBER_RE = re.compile(r"\d(?:[\d.,]*\d)?")
 _ENUMERATOR_RE = re.compile(r"(?m)^\s*(?:[-*•]\s*)?\d{1,2}[.)](?=\s)")  # "1. ..." list items, not figures
 _MAX_RANGE = 10  # "[1-3]" is expanded; absurd ranges are treated as invalid markers
-
-# Number words a faithful answer may write as digits ("cinco integrantes" -> "5 integrantes").
-_NUMBER_WORDS = {
-    "un": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7,
-    "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "trece": 13, "catorce": 14,
-    "quince": 15, "dieciséis": 16, "diecisiete": 17, "dieciocho": 18, "diecinueve": 19, "veinte": 20,
-    "treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80,
-    "noventa": 90, "cien": 100, "ciento": 100, "mil": 1000,
-}  # fmt: skip
 
 
 @dataclass
@@ -345,9 +338,10 @@ def _unsupported_numbers(text: str, passages: Iterable[Passage], question: str) 
     allowed: set[str] = set()
     for source in sources:
         allowed.update(_canonical_number(m) for m in _NUMBER_RE.findall(source))
-        for word in re.findall(r"[a-záéíóúñ]+", source.lower()):
-            if word in _NUMBER_WORDS:
-                allowed.add(str(_NUMBER_WORDS[word]))
+        # Number words a faithful answer may write as digits ("cinco integrantes" -> "5 integrantes").
+        for word in re.findall(r"[a-z]+", fold(source)):
+            if word in NUMBER_WORDS:
+                allowed.add(str(NUMBER_WORDS[word]))
     return found - allowed
 
 
