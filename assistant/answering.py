@@ -9,65 +9,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from assistant.lexical import overlap
+from assistant.lexicon import Lexicon
+from assistant.query import Query, analyze_question
+from assistant.ranking import (
+    SENTENCE_FEATURES,
+    LinearModel,
+    VersionFeatures,
+    answer_type_match,
+    sentence_features,
+)
 from assistant.retrieval import Hit
-from assistant.text import fold, is_heading_unit
+from assistant.text import is_heading_unit
+from assistant.tuning import DEFAULT, Tuning
 from assistant.versions import IndexVersion
 
 ELLIPSIS = "…"
 
 
-_NUMBER_WORDS = (
-    r"uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|quince|veinte|treinta|cien|"
-    r"ciento|mil|millones|millón|mitad|doble|primer|primero|segundo|tercero"
-)
-_QUESTION_TYPES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    # how many / how much / percentage -> a number
-    (
-        re.compile(r"\bcu[aá]nt[oa]s?\b|\bmonto\b|\bporcentaje\b|\bqu[eé] cantidad\b|\bqu[eé] edad\b", re.I),
-        re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
-    ),
-    # when / which year / until when -> a year, a month or a date
-    (
-        re.compile(r"\bcu[aá]ndo\b|\bqu[eé] (?:año|fecha|d[ií]a|mes|siglo|d[eé]cada)\b|\bplazo\b", re.I),
-        re.compile(
-            r"\b(?:1\d{3}|20\d\d)\b|\b(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
-            r"octubre|noviembre|diciembre|siglo|d[ií]as? h[aá]biles)\b",
-            re.I,
-        ),
-    ),
-    # who / where / which (name) -> a capitalized name
-    (
-        re.compile(
-            r"\bqui[eé]n(?:es)?\b|\bd[oó]nde\b|\bqu[eé] (?:ciudad|pa[ií]s|lugar|equipo|empresa)\b", re.I
-        ),
-        re.compile(r"(?<=[a-záéíóúñ,;] )[A-ZÁÉÍÓÚÑ][\wáéíóúñ]+"),
-    ),
-]
-
-
-_LIST_QUESTION = re.compile(
-    r"\b(requisitos?|documentos?|papeles|papeleria|obligaciones|criterios|causas|conceptos|pasos"
-    r"|cuales son|que necesito|que se necesita|que piden|que me piden|que debo (?:presentar|entregar|llevar))\b"
-)
-
-
 def asks_for_list(question: str) -> bool:
     """Questions whose answer is an enumeration (requisitos, documentos, obligaciones…)."""
-    return _LIST_QUESTION.search(fold(question)) is not None
-
-
-def answer_type_match(question: str, sentence: str) -> float:
-    """1.0 when the sentence holds the kind of thing the question asks for (a number, a date, a name)
-    beyond the words of the question itself; 0.0 otherwise or when the question type is unknown."""
-    q_words = {w.lower() for w in re.findall(r"\w+", question)}
-    for asks, gives in _QUESTION_TYPES:
-        if asks.search(question):
-            found = [m.group(0) for m in gives.finditer(sentence)]
-            return 1.0 if any(f.lower() not in q_words for f in found) else 0.0
-    return 0.0
+    return analyze_question(question, Lexicon()).wants_list
 
 
 @dataclass
@@ -75,14 +37,6 @@ class Extract:
     body: str  # the selected text
     chunk_rows: list[int]  # chunks it came from, best first
     snippets: dict[int, str]  # chunk row -> the sentences taken from it
-
-
-@dataclass
-class AnswerWeights:
-    dense: float = 0.7
-    lexical: float = 0.3
-    first_chunk_bonus: float = 0.05
-    answer_type: float = 0.1
 
 
 def attribution(chunk: dict[str, object]) -> str:
@@ -94,7 +48,7 @@ def attribution(chunk: dict[str, object]) -> str:
     return f"Según {title}{where}"
 
 
-def _trim(text: str, budget: int, question: str) -> str:
+def _trim(text: str, budget: int, query: Query) -> str:
     """Cut one long sentence to the window of clauses most related to the question."""
     if len(text) <= budget:
         return text
@@ -107,7 +61,7 @@ def _trim(text: str, budget: int, question: str) -> str:
             if len(candidate) + 2 > budget:
                 break
             window = candidate
-            score = overlap(question, window) + 0.1 * answer_type_match(question, window)
+            score = overlap(query.search_text, window) + 0.1 * answer_type_match(query, window)
             score += 0.001 * len(window) / budget
             if score > best_score:
                 best, best_score = window, score
@@ -141,54 +95,52 @@ def strip_article_lead(body: str, lead: str) -> str:
 
 
 class ExtractiveAnswerer:
-    def __init__(
-        self,
-        weights: AnswerWeights | None = None,
-        chunks_considered: int = 2,
-        max_units: int = 4,
-        score_gap: float = 1.0,
-        idf: bool = False,
-    ) -> None:
-        self.weights = weights or AnswerWeights()
-        self.chunks_considered = chunks_considered
-        self.max_units = max_units
-        self.score_gap = score_gap
-        self.idf = idf
+    """Picks the sentences (or the list) of the best passages that answer the question, within a budget.
+
+    Sentences are scored by the learned sentence model when one is given, else by the hand weights of
+    ``Tuning`` (dense similarity, word overlap, answer type, a bonus for the first passage)."""
+
+    def __init__(self, tuning: Tuning = DEFAULT, model: LinearModel | None = None) -> None:
+        self.tuning = tuning
+        self.model = model
 
     def score_units(
-        self, version: IndexVersion, hits: list[Hit], question: str, qv: np.ndarray
+        self, version: IndexVersion, hits: list[Hit], query: Query, vf: VersionFeatures
     ) -> list[tuple[float, int]]:
-        """(score, sentence index) for the units of the best chunks."""
+        """(score, sentence index) for the units of the best passages, best first."""
+        t = self.tuning
+        qv = query.vector
+        assert qv is not None
         scored: list[tuple[float, int]] = []
-        terms = list(dict.fromkeys(version.lexical.query_terms(question)))
-        for rank, hit in enumerate(hits[: self.chunks_considered]):
-            if rank > 0 and hit.score < hits[0].score * 0.9:
+        for rank, hit in enumerate(hits[: t.chunks_considered]):
+            if rank > 0 and hit.rank_score < hits[0].rank_score * t.second_chunk_ratio:
                 break
             idx = version.sentences_of_chunk[hit.row]
             if not idx:
                 continue
             dense = version.sentence_vectors[idx] @ qv
+            if self.model is not None:
+                rows = sentence_features(query, idx, dense, hit.rank_score, rank == 0, vf, idx, dense)
+                logits = self.model.score(rows[:, [SENTENCE_FEATURES.index(f) for f in self.model.features]])
+                scored.extend((float(s), i) for s, i in zip(logits, idx, strict=True))
+                continue
             for i, sim in zip(idx, dense, strict=True):
                 text = version.sentences[i]["text"]
-                lexical = (
-                    version.lexical.weighted_overlap(terms, text) if self.idf else overlap(question, text)
-                )
-                score = self.weights.dense * float(sim) + self.weights.lexical * lexical
-                if self.weights.answer_type:
-                    score += self.weights.answer_type * answer_type_match(question, text)
+                score = t.sentence_dense * float(sim) + t.sentence_overlap * overlap(query.search_text, text)
+                score += t.sentence_answer_type * answer_type_match(query, text)
                 if rank == 0:
-                    score += self.weights.first_chunk_bonus
+                    score += t.sentence_first_chunk
                 scored.append((score, i))
         scored.sort(key=lambda x: -x[0])
         return scored
 
     def extract(
-        self, version: IndexVersion, hits: list[Hit], question: str, qv: np.ndarray, budget: int
+        self, version: IndexVersion, hits: list[Hit], query: Query, vf: VersionFeatures, budget: int
     ) -> Extract:
-        scored = self.score_units(version, hits, question, qv)
+        scored = self.score_units(version, hits, query, vf)
         if not scored:
             row = hits[0].row
-            text = _trim(version.chunks[row]["text"], budget, question)
+            text = _trim(version.chunks[row]["text"], budget, query)
             return Extract(text, [row], {row: text})
         sentences = version.sentences
         best = scored[0][1]
@@ -198,7 +150,7 @@ class ExtractiveAnswerer:
         groups = 0
         top_score = scored[0][0]
         for score, i in scored:
-            if groups >= self.max_units or score < top_score - self.score_gap:
+            if groups >= self.tuning.max_units or score < top_score - self.tuning.score_gap:
                 break
             if i in chosen or sentences[i]["chunk"] != best_chunk:
                 continue
@@ -209,7 +161,7 @@ class ExtractiveAnswerer:
                 if i != best:
                     continue
                 lead_in = sentences[i]["text"].rstrip().endswith(":")
-                if len(group) > 2 and (lead_in or asks_for_list(question)):
+                if len(group) > 2 and (lead_in or query.wants_list):
                     # "¿qué papeles necesito?", or a lead-in ending in ':': the list from its start, cut
                     # at the budget with "…" (the full passage is one tap away), rather than one item
                     # picked from the middle or a bare "deberán presentar:".
@@ -228,7 +180,7 @@ class ExtractiveAnswerer:
         if len(pieces) == 2 and used > budget and is_heading_unit(pieces[0]):
             pieces = [f"{pieces[0]} {pieces[1]}"]
         if len(pieces) == 1:
-            pieces = [_trim(pieces[0], budget, question)]
+            pieces = [_trim(pieces[0], budget, query)]
         elif used > budget:
             pieces = _fit(pieces, budget)
         body = "\n".join(pieces) if any(sentences[i]["list"] for i in chosen) else " ".join(pieces)

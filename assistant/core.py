@@ -14,10 +14,13 @@ from assistant.eligibility import EligibilityService
 from assistant.embeddings import CampoEmbeddings, make_embeddings
 from assistant.errors import EmptyQuestion, QuestionTooLong
 from assistant.models import Answer, Citation, CoreStatus, DocumentInfo, Filters, IndexInfo, Passage
+from assistant.query import Query, analyze_question
+from assistant.ranking import PASSAGE_FEATURES, RankerModels, VersionFeatures, passage_features
 from assistant.retrieval import Hit, HybridRetriever, Retrieval
 from assistant.sessions import SessionStore, Turn, make_session_store
 from assistant.settings import Settings
-from assistant.text import analyze, expand_query, fold
+from assistant.text import analyze, fold
+from assistant.tuning import Tuning
 from assistant.versions import (
     RULES_DIR,
     IndexVersion,
@@ -43,23 +46,31 @@ _ASKS_FOR = re.compile(
     r"|papeles|quien|quienes|donde|porcentaje|obligaciones|duracion|dura|cierra|cierran|abre|abren)\b"
 )
 
-BM25_SATURATION = 40.0
-UNKNOWN_PENALTY = 0.1
 
-
-def evidence_score(retrieval: Retrieval) -> float:
+def evidence_score(retrieval: Retrieval, tuning: Tuning | None = None) -> float:
     """How strongly the index supports answering: the best passage's dense similarity, plus the best
     BM25 score (saturated), minus the share of question words the index has never seen.
 
     Chosen on XQuAD-es dev and the sample-corpus questions (docs/benchmarks.md); the threshold it is
     compared with is ``CAMPO_ABSTAIN_THRESHOLD``."""
+    t = tuning or Tuning()
     if not retrieval.hits:
         return 0.0
     bm25 = retrieval.bm25_max
     return (
         retrieval.hits[0].chunk_dense
-        + 0.5 * bm25 / (bm25 + BM25_SATURATION)
-        - UNKNOWN_PENALTY * retrieval.unknown_share
+        + t.bm25_evidence_weight * bm25 / (bm25 + t.bm25_saturation)
+        - t.unknown_penalty * retrieval.unknown_share
+    )
+
+
+def tuning_for(settings: Settings) -> Tuning:
+    """The question road's weights, with the knobs that are settings taken from them."""
+    return Tuning(
+        candidate_k=settings.candidate_k,
+        dense_weight=settings.dense_weight,
+        near_duplicate=settings.near_duplicate_threshold,
+        abstain_threshold=settings.abstain_threshold,
     )
 
 
@@ -78,15 +89,17 @@ class Assistant:
         self.embeddings = embeddings or make_embeddings(settings)
         self.sessions = sessions or make_session_store(settings)
         self.versions = VersionManager(settings, self.embeddings)
+        self.tuning = tuning_for(settings)
         self.retriever = HybridRetriever(
             self.embeddings,
-            candidate_k=settings.candidate_k,
+            candidate_k=self.tuning.candidate_k,
             fusion=settings.fusion,
-            dense_weight=settings.dense_weight,
-            near_duplicate=settings.near_duplicate_threshold,
+            dense_weight=self.tuning.dense_weight,
+            near_duplicate=self.tuning.near_duplicate,
             mode=settings.retrieval_mode,
         )
-        self.answerer = ExtractiveAnswerer()
+        self.models = RankerModels.load() if settings.ranker == "learned" else RankerModels()
+        self.answerer = ExtractiveAnswerer(self.tuning, self.models.sentence)
         if llm is None and settings.llm_provider != "none":
             from assistant.llm import make_llm_answerer
 
@@ -108,30 +121,30 @@ class Assistant:
         question = self._clean(question)
         budget = max_chars or self.settings.answer_max_chars
         history = self.sessions.history(session_id) if session_id else []
-        query = self.resolve_follow_up(question, history)
+        resolved = self.resolve_follow_up(question, history)
         version = self.versions.current()
-        retrieval = self._retrieve(version, query, None, filters)
-        hits = retrieval.hits
-        evidence = evidence_score(retrieval)
-        confidence = 1 / (1 + math.exp(-12 * (evidence - self.settings.abstain_threshold)))
-        if not hits or evidence < self.settings.abstain_threshold:
+        query, retrieval, hits = self._find(version, resolved, None, filters)
+        evidence = evidence_score(retrieval, self.tuning)
+        threshold = self.tuning.abstain_threshold
+        confidence = 1 / (1 + math.exp(-self.tuning.confidence_slope * (evidence - threshold)))
+        if not hits or evidence < threshold:
             answer = Answer(
                 text=self.abstention_text(budget),
                 abstained=True,
                 confidence=round(1 - confidence, 3),
                 citations=[],
                 index_version=version.version_id,
-                query_used=query,
+                query_used=resolved,
             )
         else:
-            answer = self._compose(version, question, hits, retrieval.query_vector, budget, confidence)
-            answer.query_used = query
+            answer = self._compose(version, question, query, hits, budget, confidence)
+            answer.query_used = resolved
         if session_id:
             self.sessions.append(
                 session_id,
                 Turn(
                     question=question,
-                    query=query,
+                    query=resolved,
                     answer=answer.text,
                     abstained=answer.abstained,
                     citations=[c.model_dump() for c in answer.citations[:1]],
@@ -147,7 +160,13 @@ class Assistant:
         return answer
 
     def _compose(
-        self, version: IndexVersion, question: str, hits: list[Hit], qv: Any, budget: int, confidence: float
+        self,
+        version: IndexVersion,
+        question: str,
+        query: Query,
+        hits: list[Hit],
+        budget: int,
+        confidence: float,
     ) -> Answer:
         if self.llm is not None:
             passages = [self._passage(version, h) for h in hits]
@@ -169,7 +188,7 @@ class Assistant:
                 )
         room = budget - len(attribution(version.chunks[hits[0].row])) - 2
         for _ in range(3):  # the chosen passage may have a longer attribution than the first hit
-            extract = self.answerer.extract(version, hits, question, qv, max(40, room))
+            extract = self.answerer.extract(version, hits, query, self._features(version), max(40, room))
             row = extract.chunk_rows[0]
             lead = attribution(version.chunks[row])
             body = strip_article_lead(extract.body, lead)
@@ -222,16 +241,63 @@ class Assistant:
     ) -> tuple[list[Passage], str]:
         query = self._clean(query)
         version = self.versions.current()
-        retrieval = self._retrieve(version, query, k, filters)
-        return [self._passage(version, h) for h in retrieval.hits], version.version_id
+        _, _, hits = self._find(version, query, k, filters)
+        return [self._passage(version, h) for h in hits], version.version_id
 
-    def _retrieve(
-        self, version: IndexVersion, query: str, k: int | None, filters: Filters | None
-    ) -> Retrieval:
-        """The one retrieval call of the core: the query in the rules' words (chat Spanish expanded)."""
-        return self.retriever.retrieve(
-            version, expand_query(query), k=k or self.settings.retrieval_k, filters=_filter_dict(filters)
+    # --- the question road: analyse once → candidates → ranking --------------------------------
+    def analyze(self, version: IndexVersion, question: str) -> Query:
+        """The question analysed once, against the version's lexicon, vocabulary and model."""
+        query = analyze_question(question, version.lexicon)
+        query.vector = self.embeddings.embed_query_vector(query.search_text)
+        query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
+        return query
+
+    def _find(
+        self, version: IndexVersion, question: str, k: int | None, filters: Filters | None
+    ) -> tuple[Query, Retrieval, list[Hit]]:
+        """The one retrieval call of the core: analysed question, its candidates, and the ranked top k."""
+        k = k or self.settings.retrieval_k
+        query = self.analyze(version, question)
+        vf = self._features(version)
+        extra = [
+            row
+            for row, (component, kinds) in enumerate(zip(vf.components, vf.kinds, strict=True))
+            if query.programs and component in query.programs and query.kind in kinds
+        ]
+        retrieval = self.retriever.retrieve(
+            version,
+            query.search_text,
+            k=max(k, self.tuning.rerank_k),
+            filters=_filter_dict(filters),
+            query_vector=query.vector,
+            extra_rows=extra,
         )
+        hits = self._rank(version, query, retrieval.hits)[:k]
+        return query, retrieval, hits
+
+    def _rank(self, version: IndexVersion, query: Query, hits: list[Hit]) -> list[Hit]:
+        model = self.models.passage
+        if not hits:
+            return hits
+        if model is None:
+            for h in hits:
+                h.rank_score = h.score
+            return hits
+        rows = passage_features(query, hits, self._features(version), version.sentences_of_chunk)
+        logits = model.score(rows[:, [PASSAGE_FEATURES.index(f) for f in model.features]])
+        for h, z in zip(hits, logits, strict=True):
+            h.rank_score = float(1 / (1 + math.exp(-z)))
+        return sorted(hits, key=lambda h: -h.rank_score)
+
+    @staticmethod
+    def _features(version: IndexVersion) -> VersionFeatures:
+        vf = version.cache.get("features")
+        if vf is None:
+            vf = version.cache["features"] = VersionFeatures(
+                version.chunks, version.sentences, version.lexicon
+            )
+        assert isinstance(vf, VersionFeatures)
+        return vf
 
     def documents(self) -> list[DocumentInfo]:
         version = self.versions.current()

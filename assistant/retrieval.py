@@ -19,6 +19,7 @@ class Hit:
     dense: float  # cosine similarity of query and chunk
     lexical: float  # BM25 score normalized by the best BM25 score among candidates
     chunk_dense: float = 0.0  # cosine of query and the whole chunk (before the best-unit maximum)
+    rank_score: float = 0.0  # the passage ranker's probability that this chunk answers (set by ranking)
 
 
 @dataclass
@@ -61,9 +62,11 @@ class HybridRetriever:
         filters: dict[str, Any] | None = None,
         mode: str | None = None,
         query_vector: np.ndarray | None = None,
+        extra_rows: list[int] | None = None,
     ) -> Retrieval:
         """Top-k chunks for ``query``; ``mode`` is 'hybrid', 'dense' or 'lexical' (default: the
-        retriever's own mode)."""
+        retriever's own mode). ``extra_rows`` join the candidates whatever their scores (the articles
+        of the kind and program a question names, for the ranker to weigh)."""
         mode = mode or self.mode
         filters = {k_: v for k_, v in (filters or {}).items() if v is not None}
         mask = version.mask(filters)
@@ -91,6 +94,9 @@ class HybridRetriever:
                 if bm25[row] > 0:
                     lex_rank[int(row)] = rank
                     candidates.add(int(row))
+        for row in extra_rows or ():
+            if mask is None or mask[row]:
+                candidates.add(row)
         if not candidates:
             return Retrieval([], qv, terms, 0.0, unknown)
         bm25_max = float(bm25.max(initial=0.0))

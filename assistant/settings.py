@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.tuning import DEFAULT as TUNING
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Where data/ and corpus/ are by default: the source checkout (`make setup`, an editable install), or the
 # working directory for an installed package (whose code sits in site-packages, no place for data).
@@ -89,13 +91,16 @@ class Settings(BaseSettings):
     # --- Retrieval and answers -------------------------------------------------------------
     retrieval_k: int = Field(5, ge=1, le=50, description="Passages returned by search and used by answers.")
     candidate_k: int = Field(
-        40, ge=5, le=500, description="Candidates taken from each retriever before fusion."
+        TUNING.candidate_k, ge=5, le=500, description="Candidates taken from each retriever before fusion."
     )
     fusion: Literal["weighted", "rrf"] = Field(
         "weighted", description="How dense and BM25 rankings are fused (measured in docs/benchmarks.md)."
     )
     dense_weight: float = Field(
-        0.7, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion (BM25 gets the rest)."
+        TUNING.dense_weight,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the dense score in weighted fusion (BM25 gets the rest).",
     )
     retrieval_mode: Literal["hybrid", "bm25"] = Field(
         "hybrid",
@@ -103,13 +108,19 @@ class Settings(BaseSettings):
         "(the query is still embedded to pick answer sentences). Compared in docs/benchmarks.md.",
     )
     abstain_threshold: float = Field(
-        0.86,
+        TUNING.abstain_threshold,
         description="Minimum evidence score to answer; below it the assistant says the rules don't cover "
         "the question. Calibrated by `campo eval xquad` (see docs/benchmarks.md).",
     )
+    ranker: Literal["learned", "hand"] = Field(
+        "learned",
+        description="How passages and answer sentences are ranked: 'learned' = the small logistic models "
+        "shipped in assistant/ranker.json (tools/train_ranker.py); 'hand' = the hand weights of "
+        "assistant/tuning.py. Compared in docs/benchmarks.md.",
+    )
     answer_max_chars: int = Field(700, ge=80, description="Length budget of an answer's body (HTTP/console).")
     near_duplicate_threshold: float = Field(
-        0.97,
+        TUNING.near_duplicate,
         ge=0.5,
         le=1.0,
         description="Cosine similarity above which two chunks are collapsed as duplicates.",

@@ -28,6 +28,7 @@ from assistant.layout import MANIFEST as MANIFEST
 from assistant.layout import RULES_DIR as RULES_DIR
 from assistant.layout import versions_dir as versions_dir
 from assistant.lexical import LexicalIndex
+from assistant.lexicon import LEXICON_FILE, Lexicon, LexiconError, load_lexicon
 from assistant.settings import Settings
 from assistant.store import VersionCollection, make_client
 
@@ -96,6 +97,8 @@ class IndexVersion:
     chunk_row: dict[str, int] = field(default_factory=dict)
     sentences_of_chunk: list[list[int]] = field(default_factory=list)
     meta_columns: dict[str, np.ndarray] = field(default_factory=dict)
+    lexicon: Lexicon = field(default_factory=Lexicon)  # the domain lexicon stored with this version
+    cache: dict[str, Any] = field(default_factory=dict)  # derived per-version data (ranking features)
 
     @classmethod
     def load(cls, settings: Settings, version_id: str, embeddings: Any) -> IndexVersion:
@@ -115,6 +118,10 @@ class IndexVersion:
             collection=VersionCollection(make_client(settings), version_id, embeddings),
         )
         version.chunk_row = {c["chunk_id"]: i for i, c in enumerate(chunks)}
+        try:
+            version.lexicon = load_lexicon(root / LEXICON_FILE)
+        except LexiconError:  # validated at ingestion; a hand-edited version folder must still serve
+            log.exception("version %s: unusable %s, answering without it", version_id, LEXICON_FILE)
         version.sentences_of_chunk = [[] for _ in chunks]
         for i, s in enumerate(sentences):
             version.sentences_of_chunk[s["chunk"]].append(i)

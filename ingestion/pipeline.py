@@ -34,11 +34,13 @@ from assistant.layout import (
     versions_dir,
 )
 from assistant.lexical import LexicalIndex
+from assistant.lexicon import LEXICON_FILE
 from assistant.normalize import slugify
 from assistant.settings import Settings
 from assistant.store import VersionCollection, make_client
 from assistant.text import ANALYZER_VERSION, split_units
 from assistant.versions import FORMAT, load_jsonl, read_active, read_manifest
+from ingestion.lexicon_source import lexicon_digest, lexicon_for_version
 from ingestion.publish import garbage_collect, ingestion_lock, switch_active
 from ingestion.report import IngestReport
 from ingestion.sample_check import sample_notes
@@ -123,6 +125,8 @@ class _Previous:
         self.documents: dict[str, dict[str, Any]] = {}
         self.config = ""
         self.rules_hash = ""
+        self.lexicon_hash = ""
+        self.root: Path | None = None
         if not self.version_id:
             return
         try:
@@ -133,6 +137,7 @@ class _Previous:
             return
         self.config = manifest.get("config", "")
         self.rules_hash = manifest.get("eligibility", {}).get("hash", "")
+        self.lexicon_hash = manifest.get("lexicon", {}).get("hash", "")
         self.documents = {d["document_id"]: d for d in manifest["documents"]}
         self.root = versions_dir(settings.index_dir) / self.version_id
         self._loaded = False
@@ -140,6 +145,7 @@ class _Previous:
     def _load(self) -> None:
         if self._loaded:
             return
+        assert self.root is not None
         self.chunks = load_jsonl(self.root / CHUNKS)
         self.vectors = np.load(self.root / VECTORS)
         self.sentences = load_jsonl(self.root / SENTENCES)
@@ -237,13 +243,14 @@ def embed_document(
 
 
 def build_records_version(
-    settings: Settings, records: list[dict[str, Any]], embeddings: CampoEmbeddings
+    settings: Settings, records: list[dict[str, Any]], embeddings: CampoEmbeddings, lexicon: str = ""
 ) -> str:
     """Index pre-split records as a new active version, skipping the loaders.
 
     Each record is one chunk: ``document_id``, ``title``, ``text`` and optional ``section``, ``page``,
     ``short_title``, ``program``, ``component``, ``fiscal_year``. Records of one document are chunks
-    in order. Used by evaluations (one XQuAD paragraph per document) and tests. No eligibility rules.
+    in order. Used by evaluations (one XQuAD paragraph per document) and tests. No eligibility rules;
+    ``lexicon`` is the text of a domain lexicon file (none by default).
     """
     grouped: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
@@ -261,7 +268,9 @@ def build_records_version(
                 pieces = [(r["text"], r.get("section", ""), r.get("page")) for r in recs]
                 builds[doc_id] = embed_document(info, pieces, cached)
             config = _config_key(settings, cached)
-            version_id = _write_version(settings, builds, config, cached.model_id, cached.dim, None)
+            version_id = _write_version(
+                settings, builds, config, cached.model_id, cached.dim, None, lexicon=lexicon
+            )
         finally:
             cached.close()
         switch_active(settings, version_id, reason="records")
@@ -385,6 +394,7 @@ def _run(
     rules = _eligibility_rules(_rules_source(roots, previous), builds, report)
     texts = {doc_id: (b.info, "\n".join(c["text"] for c in b.chunks)) for doc_id, b in builds.items()}
     report.notes += sample_notes(roots, texts)  # figures of sample documents: public or illustrative
+    lexicon = lexicon_for_version(roots, previous.root, report)
     changed = (
         report.added
         or report.updated
@@ -392,6 +402,7 @@ def _run(
         or not previous.version_id
         or not reuse_ok
         or rules.digest != previous.rules_hash
+        or lexicon_digest(lexicon) != previous.lexicon_hash
     )
     if not changed:
         report.version = previous.version_id
@@ -403,7 +414,7 @@ def _run(
         report.notes.append("no quedó ningún documento válido; el índice activo no se modificó")
         return
     version_id = _write_version(
-        settings, builds, config, embeddings.model_id, embeddings.dim, progress, rules
+        settings, builds, config, embeddings.model_id, embeddings.dim, progress, rules, lexicon
     )
     switch_active(settings, version_id, reason="ingest")
     garbage_collect(settings, report.notes)
@@ -426,7 +437,7 @@ def _rules_source(roots: set[Path], previous: _Previous) -> Path | None:
     for root in sorted(roots):
         if (root / RULES_DIR).is_dir():
             return root / RULES_DIR
-    if previous.version_id and (previous.root / RULES_DIR).is_dir():
+    if previous.root is not None and (previous.root / RULES_DIR).is_dir():
         return previous.root / RULES_DIR
     return None
 
@@ -483,6 +494,7 @@ def _write_version(
     dim: int,
     progress: ProgressFn | None,
     rules: _Rules | None = None,
+    lexicon: str = "",
 ) -> str:
     from assistant.eligibility import export_rules
 
@@ -515,6 +527,8 @@ def _write_version(
     rules = rules or _Rules()
     if rules.items:
         export_rules(rules.items, partial / RULES_DIR)
+    if lexicon:
+        (partial / LEXICON_FILE).write_text(lexicon, encoding="utf-8")
     if progress:
         progress("escribiendo el índice vectorial", 0, len(chunks))
     collection = VersionCollection(make_client(settings), version_id, None, create=True)
@@ -533,6 +547,7 @@ def _write_version(
         "chunks": len(chunks),
         "sentences": len(sentences),
         "eligibility": {"hash": rules.digest, "components": [r.component for r in rules.items]},
+        "lexicon": {"hash": lexicon_digest(lexicon)},
     }
     (partial / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
     for path in partial.rglob("*"):
@@ -567,8 +582,9 @@ def remove_documents(settings: Settings, document_ids: list[str]) -> IngestRepor
             first = next(iter(keep.values()))
             model_id = json.loads(previous.config or "{}").get("model", "")
             rules = _eligibility_rules(_rules_source(set(), previous), keep, report)
+            lexicon = lexicon_for_version(set(), previous.root, report)
             version_id = _write_version(
-                settings, keep, previous.config, model_id, first.vectors.shape[1], None, rules
+                settings, keep, previous.config, model_id, first.vectors.shape[1], None, rules, lexicon
             )
             switch_active(settings, version_id, reason="remove " + ",".join(report.removed))
             garbage_collect(settings, report.notes)

@@ -1,0 +1,93 @@
+"""A question analysed once: normalised words, the rules' words added, BM25 terms, vector, intent,
+answer type and the program it names. Every later step reads this object; none re-analyses the text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.lexicon import IntentMatch, Lexicon
+from assistant.text import fold
+
+# What kind of token answers the question, beyond its intent (also for documents without a lexicon,
+# e.g. XQuAD): a number, a date, a name.
+_ASKS_NUMBER = re.compile(r"\bcuant[oa]s?\b|\bmonto\b|\bporcentaje\b|\bque cantidad\b|\bque edad\b")
+_ASKS_DATE = re.compile(r"\bcuando\b|\bque (?:ano|fecha|dia|mes|siglo|decada)\b|\bplazo\b")
+_ASKS_NAME = re.compile(r"\bquien(?:es)?\b|\bdonde\b|\bque (?:ciudad|pais|lugar|equipo|empresa)\b")
+_INTENT_TYPE = {"amounts": "number", "deadlines": "date"}
+
+# "¿qué es el PIIEX?", "q es eso del geit", "que significa UER": the term asked about.
+_DEFINITION = re.compile(
+    r"\b(?:que|q|k)\s+(?:es|son|significa|quiere\s+decir)\s+"
+    r"(?:eso\s+(?:del|de\s+la|de\s+los|de\s+las|de)\s+|lo\s+del?\s+|el\s+|la\s+|los\s+|las\s+|un\s+|una\s+)?"
+    r"(?P<term>[a-z0-9ñ][a-z0-9ñ ]{1,40}?)\s*(?:\?|$|,|\by\b|\bpara\b|\ben\b)"
+)
+_LIST = re.compile(
+    r"\b(requisitos?|documentos?|papeles|papeleria|obligaciones|criterios|causas|conceptos|pasos"
+    r"|cuales son|que necesito|que se necesita|que piden|que me piden|que debo (?:presentar|entregar|llevar))\b"
+)
+
+
+@dataclass
+class Query:
+    text: str  # the question as asked (cleaned)
+    search_text: str  # what retrieval embeds and scores: normalised words + the rules' words
+    tokens: list[str]  # folded words, chat spellings spelled out
+    expansions: list[str] = field(default_factory=list)  # rule words added by the lexicon
+    intents: list[IntentMatch] = field(default_factory=list)
+    answer_type: str = ""  # 'number', 'date', 'name' or ''
+    programs: list[str] = field(default_factory=list)  # components the question names
+    definition_term: str = ""  # for "¿qué es X?": X, folded
+    wants_list: bool = False
+    vector: np.ndarray | None = None
+    terms: list[str] = field(default_factory=list)  # BM25 terms (typos fixed against the vocabulary)
+    unknown_share: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        return self.intents[0].kind if self.intents else ""
+
+    def kinds(self) -> set[str]:
+        """Every intent the question shows (a question may ask for two things)."""
+        return {m.kind for m in self.intents}
+
+
+def analyze_question(text: str, lexicon: Lexicon) -> Query:
+    """The lexical part of the analysis (no index, no model): see ``Query``."""
+    tokens = lexicon.normalize(text)
+    normalized = " ".join(tokens)
+    expansions = lexicon.expansions(tokens)
+    intents = lexicon.intents(tokens)
+    folded = fold(text)
+    answer_type = _INTENT_TYPE.get(intents[0].kind, "") if intents else ""
+    if not answer_type:
+        if _ASKS_NUMBER.search(normalized):
+            answer_type = "number"
+        elif _ASKS_DATE.search(normalized):
+            answer_type = "date"
+        elif _ASKS_NAME.search(normalized):
+            answer_type = "name"
+    term = ""
+    match = _DEFINITION.search(normalized + " ?")
+    if match:
+        term = match.group("term").strip()
+        if not any(m.kind == "definition" for m in intents):
+            intents = [IntentMatch("definition", 2.0), *intents]
+    search_text = text if not expansions else f"{text} {' '.join(expansions)}"
+    if tokens != [w for w in re.findall(r"[a-z0-9ñ]+", folded)]:
+        # chat spellings changed words: search the spelled-out question (keeps the original's accents
+        # where no word changed would be nicer, but e5 and BM25 both fold anyway)
+        search_text = normalized if not expansions else f"{normalized} {' '.join(expansions)}"
+    return Query(
+        text=text,
+        search_text=search_text,
+        tokens=tokens,
+        expansions=expansions,
+        intents=intents,
+        answer_type=answer_type,
+        programs=lexicon.programs_in(tokens),
+        definition_term=term,
+        wants_list=bool(_LIST.search(normalized)),
+    )

@@ -1,0 +1,252 @@
+"""Ranking of candidate passages and of answer sentences over interpretable features.
+
+The weights are a small logistic model per task, learned by ``tools/train_ranker.py`` (grouped
+cross-validation on XQuAD-es dev and the tune part of the domain questions) and shipped as
+``assistant/ranker.json``; inference is a dot product. Without that file the hand weights of
+``assistant.tuning`` rank as before.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.lexical import overlap
+from assistant.lexicon import Lexicon, words
+from assistant.query import Query
+from assistant.retrieval import Hit
+from assistant.text import STOPWORDS, is_heading_unit, stem
+
+MODEL_PATH = Path(__file__).with_name("ranker.json")
+
+PASSAGE_FEATURES = (
+    "fused",
+    "dense",
+    "chunk_dense",
+    "lexical",
+    "first",
+    "kind_primary",
+    "kind_any",
+    "kind_other",
+    "program_match",
+    "program_other",
+    "glossary_entry",
+    "answer_type",
+    "expansion_overlap",
+)
+SENTENCE_FEATURES = (
+    "dense",
+    "overlap",
+    "answer_type",
+    "passage",
+    "first_passage",
+    "heading",
+    "list_item",
+    "position",
+    "neighbour_dense",
+    "length",
+    "glossary_entry",
+    "expansion_overlap",
+    "dense_margin",
+)
+
+_ARTICLE_HEAD = re.compile(r"^\**\s*Art[íi]culo\s+\d+\w*\.?\**\s*([^.:]{0,90})[.:]", re.IGNORECASE)
+_MARKER = re.compile(r"^\s*(?:[-*•·▪]\s+|\d{1,3}[.)]\s+|[IVXLC]{1,6}\.\s+|[a-z]\)\s+)", re.IGNORECASE)
+_NUMBER_WORDS = (
+    r"uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|quince|veinte|treinta|cien|"
+    r"ciento|mil|millones|millón|mitad|doble|primer|primero|segundo|tercero"
+)
+_GIVES = {
+    "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
+    "date": re.compile(
+        r"\b(?:1\d{3}|20\d\d)\b|\b(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
+        r"octubre|noviembre|diciembre|siglo|d[ií]as? h[aá]biles|d[ií]as naturales)\b",
+        re.I,
+    ),
+    "name": re.compile(r"(?<=[a-záéíóúñ,;] )[A-ZÁÉÍÓÚÑ][\wáéíóúñ]+"),
+}
+
+
+def answer_type_match(query: Query, sentence: str) -> float:
+    """1.0 when the sentence holds the kind of thing asked for (a number, a date, a name) beyond the
+    question's own words."""
+    gives = _GIVES.get(query.answer_type)
+    if gives is None:
+        return 0.0
+    asked = set(query.tokens)
+    return 1.0 if any(m.group(0).lower() not in asked for m in gives.finditer(sentence)) else 0.0
+
+
+@dataclass
+class LinearModel:
+    features: tuple[str, ...]
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        """Logit of each row (rows are raw features in ``features`` order)."""
+        return ((rows - self.mean) / self.scale) @ self.weights + self.bias
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LinearModel:
+        return cls(
+            features=tuple(data["features"]),
+            weights=np.asarray(data["weights"], dtype=np.float64),
+            bias=float(data["bias"]),
+            mean=np.asarray(data["mean"], dtype=np.float64),
+            scale=np.asarray(data["scale"], dtype=np.float64),
+        )
+
+
+@dataclass
+class RankerModels:
+    passage: LinearModel | None = None
+    sentence: LinearModel | None = None
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> RankerModels:
+        if not path.is_file():
+            return cls()
+        data = json.loads(path.read_text("utf-8"))
+        return cls(
+            passage=LinearModel.from_json(data["passage"]) if data.get("passage") else None,
+            sentence=LinearModel.from_json(data["sentence"]) if data.get("sentence") else None,
+        )
+
+
+class VersionFeatures:
+    """What ranking needs to know about a version's chunks, computed once per loaded version."""
+
+    def __init__(self, chunks: list[dict[str, Any]], sentences: list[dict[str, Any]], lexicon: Lexicon):
+        self.lexicon = lexicon
+        self.chunks = chunks
+        self.sentences = sentences
+
+    @cached_property
+    def kinds(self) -> list[set[str]]:
+        """Article kinds from the documents' own titles; the chapter's title when the article's says
+        nothing ('Días hábiles' under 'Prevención por documentos faltantes')."""
+        out = []
+        for chunk in self.chunks:
+            match = _ARTICLE_HEAD.match(chunk["text"])
+            head = match.group(1) if match else ""
+            found = self.lexicon.heading_kinds(head) if head else set()
+            if not found:
+                parts = [p for p in str(chunk.get("section") or "").split(" > ") if p]
+                for part in reversed(parts[-2:]):
+                    found = self.lexicon.heading_kinds(re.sub(r"^Art[íi]culo\s+\d+\w*", "", part))
+                    if found:
+                        break
+            out.append(found)
+        return out
+
+    @cached_property
+    def components(self) -> list[str]:
+        return [str(c.get("component") or "") for c in self.chunks]
+
+    @cached_property
+    def entry_heads(self) -> list[frozenset[str]]:
+        """For a glossary entry ('XII. PIIEX: Proyectos Integrales…'), the stems of the defined term
+        and of any acronym in it; empty for other sentences."""
+        out: list[frozenset[str]] = []
+        for s in self.sentences:
+            text = _MARKER.sub("", s["text"], count=1)
+            head, colon, _ = text.partition(":")
+            if not colon or len(head) > 90 or not s.get("list"):
+                out.append(frozenset())
+                continue
+            out.append(frozenset(stem(w) for w in words(head) if w not in STOPWORDS))
+        return out
+
+
+def _glossary_hit(query: Query, head: frozenset[str]) -> float:
+    if not query.definition_term or not head:
+        return 0.0
+    asked = {stem(w) for w in words(query.definition_term) if w not in STOPWORDS}
+    return 1.0 if asked and asked <= head else 0.0
+
+
+def _expansion_overlap(query: Query, text_words: set[str]) -> float:
+    if not query.expansions:
+        return 0.0
+    return sum(stem(w) in text_words for w in query.expansions) / len(query.expansions)
+
+
+def passage_features(
+    query: Query, hits: list[Hit], vf: VersionFeatures, sentences_of_chunk: list[list[int]]
+) -> np.ndarray:
+    rows = []
+    kinds = query.kinds()
+    primary = query.kind
+    for rank, hit in enumerate(hits):
+        chunk_kinds = vf.kinds[hit.row]
+        component = vf.components[hit.row]
+        units = sentences_of_chunk[hit.row]
+        text = vf.chunks[hit.row]["text"]
+        stems = {stem(w) for w in words(text)}
+        rows.append(
+            [
+                hit.score,
+                hit.dense,
+                hit.chunk_dense,
+                hit.lexical,
+                1.0 if rank == 0 else 0.0,
+                1.0 if primary and primary in chunk_kinds else 0.0,
+                1.0 if kinds & chunk_kinds else 0.0,
+                1.0 if kinds and chunk_kinds and not kinds & chunk_kinds else 0.0,
+                1.0 if query.programs and component in query.programs else 0.0,
+                1.0 if query.programs and component and component not in query.programs else 0.0,
+                max((_glossary_hit(query, vf.entry_heads[u]) for u in units), default=0.0),
+                answer_type_match(query, text),
+                _expansion_overlap(query, stems),
+            ]
+        )
+    return np.asarray(rows, dtype=np.float64).reshape(len(hits), len(PASSAGE_FEATURES))
+
+
+def sentence_features(
+    query: Query,
+    units: list[int],
+    sims: np.ndarray,
+    passage_score: float,
+    first_passage: bool,
+    vf: VersionFeatures,
+    chunk_units: list[int],
+    chunk_sims: np.ndarray,
+) -> np.ndarray:
+    """Features of ``units`` (sentence indexes of one chunk, in chunk order = ``chunk_units``)."""
+    rows = []
+    best = float(chunk_sims.max()) if len(chunk_sims) else 0.0
+    position = {u: i for i, u in enumerate(chunk_units)}
+    for u, sim in zip(units, sims, strict=True):
+        s = vf.sentences[u]
+        text = s["text"]
+        i = position[u]
+        neighbours = [float(chunk_sims[j]) for j in (i - 1, i + 1) if 0 <= j < len(chunk_sims)]
+        stems = {stem(w) for w in words(text)}
+        rows.append(
+            [
+                float(sim),
+                overlap(query.search_text, text),
+                answer_type_match(query, text),
+                passage_score,
+                1.0 if first_passage else 0.0,
+                1.0 if is_heading_unit(text) else 0.0,
+                1.0 if s.get("list") else 0.0,
+                i / max(1, len(chunk_units) - 1),
+                max(neighbours, default=float(sim)),
+                min(len(text), 600) / 300,
+                _glossary_hit(query, vf.entry_heads[u]),
+                _expansion_overlap(query, stems),
+                float(sim) - best,
+            ]
+        )
+    return np.asarray(rows, dtype=np.float64).reshape(len(units), len(SENTENCE_FEATURES))

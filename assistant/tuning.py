@@ -1,0 +1,60 @@
+"""Every weight and threshold of the question road, in one place, each with where it was calibrated.
+
+``Settings`` takes its defaults for the user-facing knobs (abstention threshold, fusion weight) from
+here, so a constructor default can never disagree with a setting. ``docs/benchmarks.md`` sections named
+in ``CALIBRATED`` hold the runs that chose each value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tuning:
+    # --- candidates -----------------------------------------------------------------------------
+    candidate_k: int = 40  # from each retriever before fusion
+    rerank_k: int = 12  # fused candidates the passage ranker sees
+    dense_weight: float = 0.7  # weighted fusion: dense share, BM25 gets the rest
+    near_duplicate: float = 0.97  # cosine above which two chunks are one
+    # --- evidence and abstention ----------------------------------------------------------------
+    bm25_saturation: float = 40.0
+    bm25_evidence_weight: float = 0.5
+    unknown_penalty: float = 0.1
+    abstain_threshold: float = 0.86
+    confidence_slope: float = 12.0
+    # --- composition ----------------------------------------------------------------------------
+    chunks_considered: int = 2  # passages whose sentences compete for the answer
+    second_chunk_ratio: float = 0.9  # a lower passage competes only when its score is this close
+    max_units: int = 4  # sentence groups in one answer
+    score_gap: float = 1.0  # units further below the best are not added
+    second_article_margin: float = 0.08  # two articles both shown when their ranker scores are this close
+    # --- hand weights of the sentence scorer (used when no learned model is loaded) ----------------
+    sentence_dense: float = 0.7
+    sentence_overlap: float = 0.3
+    sentence_first_chunk: float = 0.05
+    sentence_answer_type: float = 0.1
+
+
+DEFAULT = Tuning()
+
+CALIBRATED: dict[str, str] = {
+    "candidate_k": "not calibrated (recall ceiling checked: XQuAD-es dev R@5 1.000)",
+    "rerank_k": "docs/benchmarks.md § Domain questions",
+    "dense_weight": "docs/benchmarks.md § XQuAD-es, Passage retrieval (scan 0.35–0.85)",
+    "near_duplicate": "not calibrated",
+    "bm25_saturation": "docs/benchmarks.md § Abstention",
+    "bm25_evidence_weight": "docs/benchmarks.md § Abstention",
+    "unknown_penalty": "docs/benchmarks.md § Abstention",
+    "abstain_threshold": "docs/benchmarks.md § Abstention and § Domain questions",
+    "confidence_slope": "not calibrated (only shapes the reported confidence)",
+    "chunks_considered": "docs/benchmarks.md § Short answers",
+    "second_chunk_ratio": "not calibrated",
+    "max_units": "docs/benchmarks.md § Short answers",
+    "score_gap": "not calibrated",
+    "second_article_margin": "docs/benchmarks.md § Domain questions",
+    "sentence_dense": "docs/benchmarks.md § Short answers (sweep tools/tune_answerer.py)",
+    "sentence_overlap": "docs/benchmarks.md § Short answers (sweep tools/tune_answerer.py)",
+    "sentence_first_chunk": "docs/benchmarks.md § Short answers (sweep tools/tune_answerer.py)",
+    "sentence_answer_type": "docs/benchmarks.md § Short answers (sweep tools/tune_answerer.py)",
+}

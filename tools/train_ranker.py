@@ -1,0 +1,195 @@
+"""Train the passage and sentence rankers (assistant/ranker.json) — one command, deterministic.
+
+    .venv/bin/python tools/train_ranker.py [--xquad ../shared/data/xquad-es/xquad.es.json] [--check]
+
+Training data: XQuAD-es development split (articles 0–23; the held-out split is never read) and the
+*tune* part of the domain questions (tests/data/domain/, split by article). Each model is a logistic
+regression over the interpretable features of ``assistant.ranking``; grouped 5-fold cross-validation
+(groups = XQuAD article / domain document+article) reports how it generalises before the final fit.
+``--check`` prints the cross-validation only and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.core import Assistant  # noqa: E402
+from assistant.embeddings import make_embeddings  # noqa: E402
+from assistant.ranking import (  # noqa: E402
+    MODEL_PATH,
+    PASSAGE_FEATURES,
+    SENTENCE_FEATURES,
+    LinearModel,
+    RankerModels,
+    passage_features,
+    sentence_features,
+)
+from assistant.sessions import MemorySessionStore  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from assistant.text import fold  # noqa: E402
+from campo.domain_eval import article_matches, load_domain  # noqa: E402
+from campo.evaluation import DEV_ARTICLES, load_xquad, xquad_records  # noqa: E402
+from ingestion.pipeline import build_records_version, ingest  # noqa: E402
+
+C = 1.0  # inverse regularisation strength of both models
+
+
+def _examples(
+    assistant: Assistant, items: list[dict[str, Any]], stage: str
+) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """Feature rows, labels and group of each question ('passage' or 'sentence' stage)."""
+    version = assistant.versions.current()
+    vf = assistant._features(version)
+    xs, ys, groups = [], [], []
+    for item in items:
+        query, _, hits = assistant._find(version, item["q"], assistant.tuning.rerank_k, None)
+        if not hits:
+            continue
+        gold = [
+            item["document"] == version.chunks[h.row]["document_id"]
+            and article_matches(
+                item.get("article", ""),
+                version.chunks[h.row].get("section") or "",
+                version.chunks[h.row]["text"],
+            )
+            for h in hits
+        ]
+        if stage == "passage":
+            if not any(gold):
+                continue  # nothing to learn: the right passage is not among the candidates
+            xs.append(passage_features(query, hits, vf, version.sentences_of_chunk))
+            ys.append(np.array(gold, dtype=np.int64))
+            groups.append(item["group"])
+            continue
+        span = fold(item["answer"])
+        rows, labels = [], []
+        considered = hits[: assistant.tuning.chunks_considered]
+        for rank, hit in enumerate(considered):
+            idx = version.sentences_of_chunk[hit.row]
+            if not idx:
+                continue
+            assert query.vector is not None
+            sims = version.sentence_vectors[idx] @ query.vector
+            rows.append(sentence_features(query, idx, sims, hit.rank_score, rank == 0, vf, idx, sims))
+            labels.extend(span in fold(version.sentences[i]["text"]) for i in idx)
+        if rows and any(labels):
+            xs.append(np.vstack(rows))
+            ys.append(np.array(labels, dtype=np.int64))
+            groups.append(item["group"])
+    return xs, ys, groups
+
+
+def _fit(x: np.ndarray, y: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    model = LogisticRegression(C=C, max_iter=2000)
+    model.fit((x - mean) / scale, y)
+    return {
+        "features": list(names),
+        "weights": [round(float(w), 6) for w in model.coef_[0]],
+        "bias": round(float(model.intercept_[0]), 6),
+        "mean": [round(float(m), 6) for m in mean],
+        "scale": [round(float(s), 6) for s in scale],
+    }
+
+
+def _top1(model: dict[str, Any], xs: list[np.ndarray], ys: list[np.ndarray]) -> float:
+    m = LinearModel.from_json(model)
+    return float(np.mean([y[int(np.argmax(m.score(x)))] for x, y in zip(xs, ys, strict=True)]))
+
+
+def _baseline_top1(xs: list[np.ndarray], ys: list[np.ndarray], column: int) -> float:
+    return float(np.mean([y[int(np.argmax(x[:, column]))] for x, y in zip(xs, ys, strict=True)]))
+
+
+def cross_validate(
+    xs: list[np.ndarray], ys: list[np.ndarray], groups: list[str], names: tuple[str, ...]
+) -> list[float]:
+    from sklearn.model_selection import GroupKFold
+
+    scores = []
+    index = np.arange(len(xs))
+    for train, test in GroupKFold(n_splits=5).split(index, groups=groups):
+        model = _fit(np.vstack([xs[i] for i in train]), np.concatenate([ys[i] for i in train]), names)
+        scores.append(_top1(model, [xs[i] for i in test], [ys[i] for i in test]))
+    return scores
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--xquad", default=str(ROOT.parent / "shared" / "data" / "xquad-es" / "xquad.es.json")
+    )
+    parser.add_argument("--data-dir", default="", help="reuse index folders here (default: a temporary one)")
+    parser.add_argument("--check", action="store_true", help="cross-validate only; write nothing")
+    args = parser.parse_args()
+    base = Settings(environment="development", ranker="hand")
+    emb = make_embeddings(base)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(args.data_dir or tmp)
+        xq_settings = base.model_copy(update={"data_dir": root / "xquad"})
+        records, questions = xquad_records(load_xquad(Path(args.xquad), DEV_ARTICLES))
+        if not (root / "xquad" / "index" / "ACTIVE").exists():
+            print(f"indexing {len(records)} XQuAD-es dev paragraphs…", flush=True)
+            build_records_version(xq_settings, records, emb)
+        xq_items = [
+            {"q": q["q"], "document": q["doc"], "answer": q["answers"][0], "group": q["doc"][:8]}
+            for q in questions
+        ]
+        dom_settings = base.model_copy(update={"data_dir": root / "domain"})
+        if not (root / "domain" / "index" / "ACTIVE").exists():
+            print("indexing the sample corpus…", flush=True)
+            ingest(dom_settings, embeddings=emb)
+        inside, _ = load_domain()
+        dom_items = [dict(q, group=f"{q['document']}|{q['article']}") for q in inside if q["split"] == "tune"]
+        dom_items += [
+            dict(q, q=q["formal"], group=f"{q['document']}|{q['article']}")
+            for q in inside
+            if q["split"] == "tune" and q["formal"]
+        ]
+        xq = Assistant(xq_settings, embeddings=emb, sessions=MemorySessionStore())
+        dom = Assistant(dom_settings, embeddings=emb, sessions=MemorySessionStore())
+        result: dict[str, Any] = {"trained_on": {"xquad_dev": len(xq_items), "domain_tune": len(dom_items)}}
+        for stage, names in (("passage", PASSAGE_FEATURES), ("sentence", SENTENCE_FEATURES)):
+            xs, ys, groups = [], [], []
+            for assistant, items in ((xq, xq_items), (dom, dom_items)):
+                a, b, c = _examples(assistant, items, stage)
+                xs += a
+                ys += b
+                groups += c
+            cv = cross_validate(xs, ys, groups, names)
+            base_col = 0 if stage == "passage" else names.index("dense")
+            print(
+                f"{stage}: {len(xs)} questions, {sum(len(y) for y in ys)} rows; grouped 5-fold top-1 "
+                f"{np.mean(cv):.4f} (folds {', '.join(f'{s:.3f}' for s in cv)}); "
+                f"hand baseline ({names[base_col]}) {_baseline_top1(xs, ys, base_col):.4f}",
+                flush=True,
+            )
+            model = _fit(np.vstack(xs), np.concatenate(ys), names)
+            result[stage] = model
+            result[f"{stage}_cv_top1"] = round(float(np.mean(cv)), 4)
+            if stage == "passage":  # the sentence stage sees passage probabilities, as at answer time
+                for assistant in (xq, dom):
+                    assistant.models = RankerModels(passage=LinearModel.from_json(model))
+    if args.check:
+        return 0
+    MODEL_PATH.write_text(json.dumps(result, indent=1) + "\n", "utf-8")
+    print(f"wrote {MODEL_PATH.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
