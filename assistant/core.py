@@ -98,7 +98,9 @@ class Assistant:
             near_duplicate=self.tuning.near_duplicate,
             mode=settings.retrieval_mode,
         )
-        self.models = RankerModels.load() if settings.ranker == "learned" else RankerModels()
+        self.models = (
+            RankerModels.load(self.embeddings.model_id) if settings.ranker == "learned" else RankerModels()
+        )
         self.answerer = ExtractiveAnswerer(self.tuning, self.models.sentence)
         if llm is None and settings.llm_provider != "none":
             from assistant.llm import make_llm_answerer
@@ -127,7 +129,12 @@ class Assistant:
         evidence = evidence_score(retrieval, self.tuning)
         threshold = self.tuning.abstain_threshold
         confidence = 1 / (1 + math.exp(-self.tuning.confidence_slope * (evidence - threshold)))
-        if not hits or evidence < threshold:
+        unsure = (
+            self.models.passage is not None
+            and hits
+            and hits[0].rank_score < self.tuning.abstain_passage_floor
+        )
+        if not hits or evidence < threshold or unsure:
             answer = Answer(
                 text=self.abstention_text(budget),
                 abstained=True,
@@ -186,6 +193,43 @@ class Assistant:
                     index_version=version.version_id,
                     answerer="llm",
                 )
+        second = self._second_article(version, hits)
+        if second is not None:
+            # Two close candidates from different articles: both, each cited, rather than one wrong one.
+            joiner = "\n\nTambién: "
+            first_budget = (budget - len(joiner)) * 11 // 20
+            text1, row1, snippet1 = self._cited_extract(version, query, hits, first_budget)
+            text2, row2, snippet2 = self._cited_extract(
+                version, query, [second], budget - len(joiner) - len(text1)
+            )
+            if row2 != row1:
+                by_row = {h.row: h for h in hits}
+                return Answer(
+                    text=f"{text1}{joiner}{text2}",
+                    abstained=False,
+                    confidence=round(confidence, 3),
+                    citations=[
+                        self._citation(version, by_row[row1], snippet1),
+                        self._citation(version, by_row[row2], snippet2),
+                    ],
+                    index_version=version.version_id,
+                )
+        text, row, snippet = self._cited_extract(version, query, hits, budget)
+        hit = next(h for h in hits if h.row == row)
+        citations = [self._citation(version, hit, snippet)]
+        citations += [self._citation(version, h, "") for h in hits[1:3] if h.row != row]
+        return Answer(
+            text=text,
+            abstained=False,
+            confidence=round(confidence, 3),
+            citations=citations,
+            index_version=version.version_id,
+        )
+
+    def _cited_extract(
+        self, version: IndexVersion, query: Query, hits: list[Hit], budget: int
+    ) -> tuple[str, int, str]:
+        """'Según …, Artículo N: <the sentences that answer>' within ``budget``: (text, row, snippet)."""
         room = budget - len(attribution(version.chunks[hits[0].row])) - 2
         for _ in range(3):  # the chosen passage may have a longer attribution than the first hit
             extract = self.answerer.extract(version, hits, query, self._features(version), max(40, room))
@@ -197,15 +241,20 @@ class Assistant:
             if overflow <= 0:
                 break
             room -= overflow
-        hit = next(h for h in hits if h.row == row)
-        citations = [self._citation(version, hit, extract.snippets[row])]
-        citations += [self._citation(version, h, "") for h in hits[1:3] if h.row != row]
-        return Answer(
-            text=f"{lead}{separator}{body}",
-            abstained=False,
-            confidence=round(confidence, 3),
-            citations=citations,
-            index_version=version.version_id,
+        return f"{lead}{separator}{body}", row, extract.snippets[row]
+
+    def _second_article(self, version: IndexVersion, hits: list[Hit]) -> Hit | None:
+        """The runner-up passage when the ranker can't tell it from the best and it is another article."""
+        if self.models.passage is None or len(hits) < 2:
+            return None
+        first, second = hits[0], hits[1]
+        a, b = version.chunks[first.row], version.chunks[second.row]
+        same_article = a["document_id"] == b["document_id"] and a.get("section") == b.get("section")
+        close = second.rank_score >= first.rank_score - self.tuning.second_article_margin
+        return (
+            second
+            if close and not same_article and second.rank_score >= self.tuning.second_article_floor
+            else None
         )
 
     def resolve_follow_up(self, question: str, history: list[Turn]) -> str:

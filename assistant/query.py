@@ -22,8 +22,9 @@ _INTENT_TYPE = {"amounts": "number", "deadlines": "date"}
 _DEFINITION = re.compile(
     r"\b(?:que|q|k)\s+(?:es|son|significa|quiere\s+decir)\s+"
     r"(?:eso\s+(?:del|de\s+la|de\s+los|de\s+las|de)\s+|lo\s+del?\s+|el\s+|la\s+|los\s+|las\s+|un\s+|una\s+)?"
-    r"(?P<term>[a-z0-9ñ][a-z0-9ñ ]{1,40}?)\s*(?:\?|$|,|\by\b|\bpara\b|\ben\b)"
+    r"(?P<term>[a-z0-9ñ][a-z0-9ñ ]{1,40}?)\s*(?:\?|$|,|\.|\by\b|\bpara\b|\bpa\b|\ben\b|\bme\b|\bque\b|\bq\b)"
 )
+_NOT_A_TERM = {"eso", "esto", "exactamente", "lo", "que", "mejor", "necesario", "obligatorio", "posible"}
 _LIST = re.compile(
     r"\b(requisitos?|documentos?|papeles|papeleria|obligaciones|criterios|causas|conceptos|pasos"
     r"|cuales son|que necesito|que se necesita|que piden|que me piden|que debo (?:presentar|entregar|llevar))\b"
@@ -70,9 +71,12 @@ def analyze_question(text: str, lexicon: Lexicon) -> Query:
         elif _ASKS_NAME.search(normalized):
             answer_type = "name"
     term = ""
-    match = _DEFINITION.search(normalized + " ?")
+    match = _DEFINITION.search(re.sub(r"[¿¡\"'()]", " ", folded).replace("?", " ?") + " ?")
     if match:
-        term = match.group("term").strip()
+        term = " ".join(match.group("term").split()[:3])
+        if term.split()[0] in _NOT_A_TERM:
+            term = ""
+    if match and term:
         if not any(m.kind == "definition" for m in intents):
             intents = [IntentMatch("definition", 2.0), *intents]
     search_text = text if not expansions else f"{text} {' '.join(expansions)}"

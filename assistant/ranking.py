@@ -39,6 +39,10 @@ PASSAGE_FEATURES = (
     "glossary_entry",
     "answer_type",
     "expansion_overlap",
+    "heading_overlap",
+    "best_unit_overlap",
+    "dense_rr",
+    "lexical_rr",
 )
 SENTENCE_FEATURES = (
     "dense",
@@ -112,10 +116,14 @@ class RankerModels:
     sentence: LinearModel | None = None
 
     @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> RankerModels:
+    def load(cls, embedding_model: str, path: Path = MODEL_PATH) -> RankerModels:
+        """The shipped models, if they were trained on this embedding model's similarities (a model
+        with another similarity scale gets the hand weights)."""
         if not path.is_file():
             return cls()
         data = json.loads(path.read_text("utf-8"))
+        if data.get("embedding_model") != embedding_model:
+            return cls()
         return cls(
             passage=LinearModel.from_json(data["passage"]) if data.get("passage") else None,
             sentence=LinearModel.from_json(data["sentence"]) if data.get("sentence") else None,
@@ -147,6 +155,21 @@ class VersionFeatures:
                         break
             out.append(found)
         return out
+
+    @cached_property
+    def heading_stems(self) -> list[frozenset[str]]:
+        """Stems of each chunk's article title and chapter title ('Ventanillas y fechas')."""
+        out = []
+        for chunk in self.chunks:
+            match = _ARTICLE_HEAD.match(chunk["text"])
+            parts = [p for p in str(chunk.get("section") or "").split(" > ") if p][-2:]
+            text = " ".join([match.group(1) if match else "", *parts])
+            out.append(frozenset(stem(w) for w in words(text) if w not in STOPWORDS and not w.isdigit()))
+        return out
+
+    @cached_property
+    def unit_stems(self) -> list[frozenset[str]]:
+        return [frozenset(stem(w) for w in words(s["text"]) if w not in STOPWORDS) for s in self.sentences]
 
     @cached_property
     def components(self) -> list[str]:
@@ -186,6 +209,9 @@ def passage_features(
     rows = []
     kinds = query.kinds()
     primary = query.kind
+    asked = {stem(w) for w in query.tokens if w not in STOPWORDS} | {stem(w) for w in query.expansions}
+    dense_order = {h.row: i for i, h in enumerate(sorted(hits, key=lambda h: -h.dense))}
+    lexical_order = {h.row: i for i, h in enumerate(sorted(hits, key=lambda h: -h.lexical))}
     for rank, hit in enumerate(hits):
         chunk_kinds = vf.kinds[hit.row]
         component = vf.components[hit.row]
@@ -207,6 +233,10 @@ def passage_features(
                 max((_glossary_hit(query, vf.entry_heads[u]) for u in units), default=0.0),
                 answer_type_match(query, text),
                 _expansion_overlap(query, stems),
+                len(asked & vf.heading_stems[hit.row]) / max(1, len(asked)),
+                max((len(asked & vf.unit_stems[u]) / max(1, len(asked)) for u in units), default=0.0),
+                1 / (1 + dense_order[hit.row]),
+                1 / (1 + lexical_order[hit.row]),
             ]
         )
     return np.asarray(rows, dtype=np.float64).reshape(len(hits), len(PASSAGE_FEATURES))

@@ -92,59 +92,6 @@ def analyze(text: str) -> list[str]:
 _STOPWORD_DELETIONS = frozenset(w[:i] + w[i + 1 :] for w in STOPWORDS if len(w) >= 3 for i in range(len(w)))
 
 
-# Chat spellings producers use ("q papeles necesito pa propesca") and everyday words for what the rules
-# call otherwise. Applied to the retrieval query only: the words are added, nothing is removed.
-_INFORMAL = {
-    "q": "que",
-    "k": "que",
-    "ke": "que",
-    "qe": "que",
-    "pa": "para",
-    "xa": "para",
-    "xq": "por qué",
-    "pq": "por qué",
-    "porq": "por qué",
-    "tmb": "también",
-    "tb": "también",
-    "xfa": "por favor",
-    "porfa": "por favor",
-}
-_EVERYDAY = {
-    "papeles": "documentos requisitos",
-    "papeleria": "documentos requisitos",
-    "papeleo": "documentos requisitos",
-    "documentos": "requisitos",
-    "documentacion": "requisitos",
-    "lana": "dinero monto",
-    "dinero": "monto",
-    "plazo": "fecha",
-    "cierran": "cierre fecha",
-    "abren": "apertura fecha",
-    "socios": "integrantes",
-    "terreno": "superficie hectáreas",
-    "tierra": "superficie hectáreas",
-    "lancha": "embarcación",
-    "panga": "embarcación",
-}
-_WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+")
-
-
-def expand_query(text: str) -> str:
-    """Chat spellings spelled out and everyday words followed by the rules' words, for retrieval:
-    'q papeles necesito pa propesca' → 'que papeles documentos requisitos necesito para propesca'."""
-
-    def replace(match: re.Match[str]) -> str:
-        word = match.group(0)
-        key = fold(word)
-        if key in _INFORMAL:
-            return _INFORMAL[key]
-        if key in _EVERYDAY:
-            return f"{word} {_EVERYDAY[key]}"
-        return word
-
-    return _WORD.sub(replace, text)
-
-
 def near_stopword(word: str) -> bool:
     """'asta' (hasta) or 'ay' (hay): a stopword with one letter missing, common in typed questions."""
     return len(word) <= 5 and word in _STOPWORD_DELETIONS

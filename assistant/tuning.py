@@ -23,12 +23,14 @@ class Tuning:
     unknown_penalty: float = 0.1
     abstain_threshold: float = 0.86
     confidence_slope: float = 12.0
+    abstain_passage_floor: float = 0.4  # … or when the passage ranker gives the best passage less than this
     # --- composition ----------------------------------------------------------------------------
     chunks_considered: int = 2  # passages whose sentences compete for the answer
     second_chunk_ratio: float = 0.9  # a lower passage competes only when its score is this close
     max_units: int = 4  # sentence groups in one answer
     score_gap: float = 1.0  # units further below the best are not added
-    second_article_margin: float = 0.08  # two articles both shown when their ranker scores are this close
+    second_article_margin: float = 0.1  # two articles both shown when their ranker scores are this close
+    second_article_floor: float = 0.2  # … and the runner-up's probability is at least this
     # --- hand weights of the sentence scorer (used when no learned model is loaded) ----------------
     sentence_dense: float = 0.7
     sentence_overlap: float = 0.3
@@ -47,12 +49,14 @@ CALIBRATED: dict[str, str] = {
     "bm25_evidence_weight": "docs/benchmarks.md § Abstention",
     "unknown_penalty": "docs/benchmarks.md § Abstention",
     "abstain_threshold": "docs/benchmarks.md § Abstention and § Domain questions",
+    "abstain_passage_floor": "docs/benchmarks.md § Domain questions (tune split sweep)",
     "confidence_slope": "not calibrated (only shapes the reported confidence)",
     "chunks_considered": "docs/benchmarks.md § Short answers",
     "second_chunk_ratio": "not calibrated",
     "max_units": "docs/benchmarks.md § Short answers",
     "score_gap": "not calibrated",
     "second_article_margin": "docs/benchmarks.md § Domain questions",
+    "second_article_floor": "docs/benchmarks.md § Domain questions",
     "sentence_dense": "docs/benchmarks.md § Short answers (sweep tools/tune_answerer.py)",
     "sentence_overlap": "docs/benchmarks.md § Short answers (sweep tools/tune_answerer.py)",
     "sentence_first_chunk": "docs/benchmarks.md § Short answers (sweep tools/tune_answerer.py)",

@@ -107,7 +107,8 @@ def build_test_index(
             flat.append(dict(meta, document_id=doc["document_id"], section=section, text=text, part=i))
     from ingestion.pipeline import build_records_version
 
-    return build_records_version(settings, flat, embeddings or HashingEmbeddings())
+    lexicon = (Path(__file__).resolve().parent.parent / "corpus" / "lexicon.yaml").read_text("utf-8")
+    return build_records_version(settings, flat, embeddings or HashingEmbeddings(), lexicon=lexicon)
 
 
 @pytest.fixture

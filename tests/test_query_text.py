@@ -1,31 +1,83 @@
-"""Query-side normalization of producers' chat Spanish, and list questions."""
+"""Query analysis of producers' chat Spanish against the shipped domain lexicon (corpus/lexicon.yaml)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from assistant.answering import asks_for_list
-from assistant.text import analyze, expand_query
+from assistant.lexicon import LexiconError, load_lexicon, parse_lexicon
+from assistant.query import analyze_question
+from assistant.text import analyze
+
+LEXICON = load_lexicon(Path(__file__).resolve().parent.parent / "corpus" / "lexicon.yaml")
 
 
 @pytest.mark.parametrize(
-    ("question", "expected"),
+    ("question", "search_words"),
     [
-        ("q papeles necesito pa propesca", "que papeles documentos requisitos necesito para propesca"),
-        ("Papeles pa PROIN?", "Papeles documentos requisitos para PROIN?"),
-        ("cuantos socios minimo", "cuantos socios integrantes minimo"),
-        ("¿Cuándo cierran la ventanilla?", "¿Cuándo cierran cierre fecha la ventanilla?"),
+        ("q papeles necesito pa propesca", "que papeles necesito para propesca documentos requisitos"),
+        ("Papeles pa PROIN?", "papeles para proin documentos requisitos"),
+        ("cuantos socios minimo", "cuantos socios minimo integrantes"),
         ("monto del apoyo por pescador", "monto del apoyo por pescador"),  # nothing to expand
         ("quiero pedir apoyo", "quiero pedir apoyo"),  # 'q' only as a whole word
     ],
 )
-def test_expand_query(question: str, expected: str) -> None:
-    assert expand_query(question) == expected
+def test_chat_spanish_is_searched_in_the_rules_words(question: str, search_words: str) -> None:
+    assert analyze_question(question, LEXICON).search_text.lower().rstrip("?") == search_words
 
 
 def test_expansion_reaches_the_rules_vocabulary() -> None:
-    assert "requisit" in analyze(expand_query("q papeles ocupo"))
+    assert "requisit" in analyze(analyze_question("q papeles ocupo", LEXICON).search_text)
     assert "requisit" not in analyze("q papeles ocupo")
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "programs"),
+    [
+        ("cuanta lana me toca en lo de traspatio", "amounts", ["traspatio"]),
+        ("hasta cuando hay ventanilla pa pesca", "deadlines", ["propesca"]),
+        ("q papeles piden pa cadenas de valor", "requirements", ["cadenas-valor"]),
+        ("y ahora q sigue despues de la ventanilla", "procedure", []),
+        ("me cobraron x meter mi solicitud, donde me quejo", "complaints", []),
+    ],
+)
+def test_intent_and_program(question: str, kind: str, programs: list[str]) -> None:
+    query = analyze_question(question, LEXICON)
+    assert query.kind == kind
+    assert query.programs == programs
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("q es eso del PIIEX", "piiex"),
+        ("¿Qué es un GEIT?", "geit"),
+        ("q significa RNPA, me lo piden en la cooperativa", "rnpa"),
+        ("en el convenio dice ministracion, q es eso", ""),  # 'eso' is not a term
+    ],
+)
+def test_definition_questions_name_their_term(question: str, term: str) -> None:
+    query = analyze_question(question, LEXICON)
+    assert query.definition_term == term
+    assert query.kind == "definition"
+
+
+def test_article_kinds_come_from_the_documents_own_titles() -> None:
+    assert LEXICON.heading_kinds("Conceptos y montos de apoyo") == {"amounts"}
+    assert LEXICON.heading_kinds("Ventanillas y fechas") == {"deadlines"}
+    assert "definition" in LEXICON.heading_kinds("Glosario")
+    assert LEXICON.heading_kinds("Antecedentes") == set()
+
+
+def test_a_broken_lexicon_is_refused_with_every_problem_in_spanish() -> None:
+    with pytest.raises(LexiconError) as caught:
+        parse_lexicon("spellings: [q]\nintents:\n  dinero: {question: [lana]}\nmisc: 1\n")
+    errors = " | ".join(caught.value.errors)
+    assert "secciones desconocidas: misc" in errors
+    assert "spellings: debe ser un mapa" in errors
+    assert "intents.dinero: tipo desconocido" in errors
 
 
 @pytest.mark.parametrize(
