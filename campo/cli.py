@@ -215,6 +215,13 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         result = evaluation.run_xquad(
             path, settings, max_chars=args.max_chars, log=lambda m: print(m, file=sys.stderr)
         )
+    elif args.eval_command == "domain":
+        from campo.domain_eval import run_domain
+
+        assistant = _make_assistant(settings)
+        result = run_domain(assistant, split=args.split, max_chars=args.max_chars)
+        if not args.verbose:
+            result["failures"] = result["failures"][:5]
     else:
         assistant = _make_assistant(settings)
         result = evaluation.run_sample_questions(assistant, Path(args.path))
@@ -275,12 +282,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bot", help="bot de Telegram")
     p.set_defaults(func=cmd_bot)
 
-    p = sub.add_parser("eval", help="evaluaciones (XQuAD-es dev, preguntas de muestra)")
+    p = sub.add_parser("eval", help="evaluaciones (XQuAD-es dev, preguntas de productores, de muestra)")
     esub = p.add_subparsers(dest="eval_command", required=True)
     s = esub.add_parser("xquad")
     s.add_argument("--path", default=str(Path("..") / "shared" / "data" / "xquad-es" / "xquad.es.json"))
     s.add_argument("--max-chars", type=int, default=300)
     s.add_argument("--output")
+    s = esub.add_parser("domain", help="preguntas de productores sobre el corpus (tests/data/domain/)")
+    s.add_argument("--split", choices=["test", "tune", "all"], default="test")
+    s.add_argument("--max-chars", type=int, default=450, help="presupuesto de la respuesta (Telegram: 450)")
+    s.add_argument("--output")
+    s.add_argument("--verbose", action="store_true")
     s = esub.add_parser("samples")
     s.add_argument("--path", default="tests/data/sample_questions.yaml")
     s.add_argument("--output")
