@@ -46,9 +46,10 @@ format: setup-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-eval: setup  ## retrieval/answer/abstention figures on XQuAD-es dev and the sample questions
+eval: setup  ## retrieval/answer/abstention figures on XQuAD-es dev, the producers' questions and the sample questions
 	$(BIN)/campo eval xquad --output docs/results/xquad-dev.json
 	$(BIN)/campo eval samples --output docs/results/samples.json
+	$(BIN)/campo eval domain --split test --output docs/results/domain-test.json
 
 bench: setup-dev eval  ## every figure in docs/benchmarks.md (run on a quiet machine; ~15 min)
 	$(BIN)/python tools/bench_http.py --output docs/results/http.json
