@@ -194,30 +194,24 @@ class Assistant:
                     answerer="llm",
                 )
         second = self._second_article(version, hits)
+        by_row = {h.row: h for h in hits}
         if second is not None:
             # Two close candidates from different articles: both, each cited, rather than one wrong one.
             joiner = "\n\nTambién: "
-            first_budget = (budget - len(joiner)) * 11 // 20
-            text1, row1, snippet1 = self._cited_extract(version, query, hits, first_budget)
-            text2, row2, snippet2 = self._cited_extract(
-                version, query, [second], budget - len(joiner) - len(text1)
+            first = self._cited_extract(version, query, hits[:1], (budget - len(joiner)) * 11 // 20)
+            rest = budget - len(joiner) - len(first[0])
+            text2, row2, snippet2 = self._cited_extract(version, query, [second], rest)
+            text, citations = (
+                f"{first[0]}{joiner}{text2}",
+                [
+                    self._citation(version, by_row[first[1]], first[2]),
+                    self._citation(version, by_row[row2], snippet2),
+                ],
             )
-            if row2 != row1:
-                by_row = {h.row: h for h in hits}
-                return Answer(
-                    text=f"{text1}{joiner}{text2}",
-                    abstained=False,
-                    confidence=round(confidence, 3),
-                    citations=[
-                        self._citation(version, by_row[row1], snippet1),
-                        self._citation(version, by_row[row2], snippet2),
-                    ],
-                    index_version=version.version_id,
-                )
-        text, row, snippet = self._cited_extract(version, query, hits, budget)
-        hit = next(h for h in hits if h.row == row)
-        citations = [self._citation(version, hit, snippet)]
-        citations += [self._citation(version, h, "") for h in hits[1:3] if h.row != row]
+        else:
+            text, row, snippet = self._cited_extract(version, query, hits, budget)
+            citations = [self._citation(version, by_row[row], snippet)]
+            citations += [self._citation(version, h, "") for h in hits[1:3] if h.row != row]
         return Answer(
             text=text,
             abstained=False,

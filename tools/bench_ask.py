@@ -1,0 +1,114 @@
+"""`Assistant.ask` latency and CPU per question, warm, on an existing index — this checkout against
+another commit in the same run.
+
+    CAMPO_DATA_DIR=… .venv/bin/python tools/bench_ask.py [--compare 0333319] [--rounds 3]
+
+Questions: the informal questions of tests/data/domain/ (both splits; timing is not tuned). With
+``--compare REF`` the same measurement runs on a temporary git worktree of REF (same index, same
+process settings), one after the other, and both rows are printed. Prints a Markdown table and JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def measure(rounds: int) -> dict[str, float]:
+    import numpy as np
+
+    from assistant.core import Assistant
+    from assistant.sessions import MemorySessionStore
+    from assistant.settings import Settings
+
+    sys.path.insert(0, str(ROOT))  # the questions loader of this checkout
+    from campo.domain_eval import load_domain
+
+    inside, _ = load_domain(ROOT / "tests" / "data" / "domain")
+    questions = [q["q"] for q in inside]
+    assistant = Assistant(Settings(), sessions=MemorySessionStore())
+    for q in questions[:10]:
+        assistant.ask(q, max_chars=450)  # warm-up: model, index, caches
+    wall: list[float] = []
+    cpu_started = time.process_time()
+    for _ in range(rounds):
+        for q in questions:
+            t0 = time.perf_counter()
+            assistant.ask(q, max_chars=450)
+            wall.append((time.perf_counter() - t0) * 1000)
+    cpu = (time.process_time() - cpu_started) * 1000 / len(wall)
+    return {
+        "questions": len(questions),
+        "rounds": rounds,
+        "p50_ms": round(statistics.median(wall), 2),
+        "p95_ms": round(float(np.percentile(wall, 95)), 2),
+        "cpu_ms_per_question": round(cpu, 2),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compare", default="", help="a git ref to measure too (e.g. the previous release)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.rounds)))
+        return 0
+    rows: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [("this checkout", ROOT)]
+        if args.compare:
+            tree = Path(tmp) / "ref"
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "-q", str(tree), args.compare], check=True
+            )
+            runs.append((args.compare, tree))
+        try:
+            for name, code in runs:
+                env = dict(os.environ, PYTHONPATH=str(code))
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        str(ROOT / "tools" / "bench_ask.py"),
+                        "--child",
+                        "--rounds",
+                        str(args.rounds),
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    cwd=code,
+                )
+                rows[name] = json.loads(out.stdout.strip().splitlines()[-1])
+        finally:
+            if args.compare:
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(Path(tmp) / "ref")]
+                )
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}\n")
+    print(
+        "| code | questions × rounds | p50 ms | p95 ms | CPU ms / question |\n| --- | ---: | ---: | ---: | ---: |"
+    )
+    for name, r in rows.items():
+        print(
+            f"| {name} | {r['questions']} × {r['rounds']} | {r['p50_ms']} | {r['p95_ms']} | "
+            f"{r['cpu_ms_per_question']} |"
+        )
+    print(json.dumps(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
