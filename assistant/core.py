@@ -101,7 +101,9 @@ class Assistant:
         self.models = (
             RankerModels.load(self.embeddings.model_id) if settings.ranker == "learned" else RankerModels()
         )
-        self.answerer = ExtractiveAnswerer(self.tuning, self.models.sentence)
+        self.answerer = ExtractiveAnswerer(
+            self.tuning, self.models.sentence if self.tuning.learned_sentences else None
+        )
         if llm is None and settings.llm_provider != "none":
             from assistant.llm import make_llm_answerer
 
