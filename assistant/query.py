@@ -76,9 +76,8 @@ def analyze_question(text: str, lexicon: Lexicon) -> Query:
         term = " ".join(match.group("term").split()[:3])
         if term.split()[0] in _NOT_A_TERM:
             term = ""
-    if match and term:
-        if not any(m.kind == "definition" for m in intents):
-            intents = [IntentMatch("definition", 2.0), *intents]
+    if match and term and not any(m.kind == "definition" for m in intents):
+        intents = [IntentMatch("definition", 2.0), *intents]
     search_text = text if not expansions else f"{text} {' '.join(expansions)}"
     if tokens != [w for w in re.findall(r"[a-z0-9ñ]+", folded)]:
         # chat spellings changed words: search the spelled-out question (keeps the original's accents
