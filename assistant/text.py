@@ -10,6 +10,8 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_SPANISH
 
+from assistant.normalize import fold as fold  # the one folding of the code base
+
 # Bump when the analyzer or the unit splitter changes: the next ingestion then rebuilds every document.
 ANALYZER_VERSION = 4
 
@@ -66,12 +68,6 @@ def _stemmer() -> Stemmer.Stemmer:
     if stemmer is None:
         stemmer = _local.stemmer = Stemmer.Stemmer("spanish")
     return stemmer
-
-
-def fold(text: str) -> str:
-    """Lowercase and strip accents (keeps ñ as n): 'Hectáreas' -> 'hectareas'."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def tokens(text: str) -> list[str]:
