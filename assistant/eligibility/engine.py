@@ -12,16 +12,16 @@ from typing import Any
 from assistant.eligibility.results import (
     POSSIBLE_PHRASE,
     STATUS_LABELS,
-    CitationOut,
     ComponentResult,
     DocumentOut,
     EligibilityResult,
     Reason,
+    RuleCitationOut,
     Status,
     SupportOut,
     question_for,
 )
-from assistant.eligibility.schema import Citation, Condition, Rule, RulesFile
+from assistant.eligibility.schema import Condition, Rule, RuleCitation, RulesFile
 from assistant.eligibility.vocabulary import FACT_ORDER, FACTS, UNKNOWN, validate_facts
 
 PASS, FAIL, MISSING, VERIFY = "pass", "fail", "missing", "verify"
@@ -67,10 +67,10 @@ def eval_rule(rule: Rule, facts: Mapping[str, Any]) -> tuple[str, set[str]]:
     return other, set()
 
 
-def _cite(rules: RulesFile, citation: Citation) -> CitationOut:
+def _cite(rules: RulesFile, citation: RuleCitation) -> RuleCitationOut:
     number = citation.section.removeprefix("Artículo ").strip()
     title = rules.sources.get(citation.document_id, citation.document_id)
-    return CitationOut(
+    return RuleCitationOut(
         document_id=citation.document_id, section=citation.section, label=f"{title}, Art. {number}"
     )
 

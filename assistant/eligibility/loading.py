@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from assistant.eligibility.marks import units_quoting
-from assistant.eligibility.schema import Citation, ComponentRules, RulesFile, iter_citations
+from assistant.eligibility.schema import ComponentRules, RuleCitation, RulesFile, iter_citations
 from assistant.text import fold
 
 
@@ -140,7 +140,7 @@ def rules_file_name(rules: RulesFile) -> str:
     return rules.file if isinstance(rules, ComponentRules) and rules.file else f"{rules.component}.yaml"
 
 
-def iter_flagged(rules: RulesFile) -> Iterator[tuple[str, bool, Citation]]:
+def iter_flagged(rules: RulesFile) -> Iterator[tuple[str, bool, RuleCitation]]:
     """Every citation of a part that carries an ``illustrative`` flag, with the flag."""
     yield "who_may_apply.citation", rules.who_may_apply.illustrative, rules.who_may_apply.citation
     for name in ("conditions", "exclusions", "priorities"):

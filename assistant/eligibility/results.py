@@ -29,7 +29,7 @@ STATUS_LABELS: dict[str, str] = {
 ReasonKind = Literal["cumple", "no_cumple", "falta", "verificar", "excluido", "prioridad", "resumen"]
 
 
-class CitationOut(BaseModel):
+class RuleCitationOut(BaseModel):
     document_id: str
     section: str
     label: str = Field(
@@ -40,18 +40,18 @@ class CitationOut(BaseModel):
 class Reason(BaseModel):
     kind: ReasonKind
     text: str = Field(description="One line, Spanish.")
-    citation: CitationOut
+    citation: RuleCitationOut
     illustrative: bool = False
 
 
 class DocumentOut(BaseModel):
     text: str
-    citation: CitationOut
+    citation: RuleCitationOut
 
 
 class SupportOut(BaseModel):
     text: str
-    citation: CitationOut
+    citation: RuleCitationOut
     illustrative: bool = False
 
 

@@ -17,7 +17,7 @@ from assistant.text import fold
 _STRICT = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
 
 
-class Citation(BaseModel):
+class RuleCitation(BaseModel):
     """Where a rule is stated: the document id and its article, optionally a verbatim excerpt."""
 
     model_config = _STRICT
@@ -113,7 +113,7 @@ class _Cited(BaseModel):
     model_config = _STRICT
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     text: str = Field(min_length=5, description="One line, Spanish, saying what the document says.")
-    citation: Citation
+    citation: RuleCitation
     illustrative: bool = False
 
     @model_validator(mode="after")
@@ -122,7 +122,7 @@ class _Cited(BaseModel):
         return self
 
 
-def require_illustrative_mark(text: str, illustrative: bool, citation: Citation) -> None:
+def require_illustrative_mark(text: str, illustrative: bool, citation: RuleCitation) -> None:
     if illustrative and "ilustrativ" not in fold(text):
         raise ValueError(
             "con «illustrative: true» el texto debe decir que la cifra o el criterio es ilustrativo"
@@ -148,7 +148,7 @@ class Condition(Rule):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     text: str = Field(min_length=5)
-    citation: Citation
+    citation: RuleCitation
     illustrative: bool = False
     verify_at_ventanilla: bool = False
 
@@ -194,7 +194,7 @@ class Priority(_Cited):
 class RequiredDocument(BaseModel):
     model_config = _STRICT
     text: str = Field(min_length=3)
-    citation: Citation
+    citation: RuleCitation
 
 
 class Applicants(BaseModel):
@@ -203,7 +203,7 @@ class Applicants(BaseModel):
     model_config = _STRICT
     types: list[str] = Field(min_length=1)
     text: str = Field(min_length=5)
-    citation: Citation
+    citation: RuleCitation
     illustrative: bool = False
 
     @model_validator(mode="after")
@@ -221,7 +221,7 @@ class Applicants(BaseModel):
 class Support(BaseModel):
     model_config = _STRICT
     text: str = Field(min_length=5)
-    citation: Citation
+    citation: RuleCitation
     illustrative: bool = False
 
     @model_validator(mode="after")
@@ -279,7 +279,7 @@ class ComponentRules(RulesFile):
 Rule.model_rebuild()
 
 
-def iter_citations(rules: RulesFile) -> Iterator[tuple[str, Citation]]:
+def iter_citations(rules: RulesFile) -> Iterator[tuple[str, RuleCitation]]:
     """Every citation in a rules file with its field path ('conditions.2.citation')."""
     yield "who_may_apply.citation", rules.who_may_apply.citation
     for name in ("conditions", "exclusions", "priorities", "required_documents"):
