@@ -40,6 +40,7 @@ from assistant.eligibility import (
     describe_facts,
     extract_facts,
 )
+from bot.formatting import send_html
 
 log = logging.getLogger(__name__)
 
@@ -491,9 +492,7 @@ class _Flow:
         text: str,
         markup: InlineKeyboardMarkup | None = None,
     ) -> None:
-        chat = update.effective_chat
-        assert chat is not None
-        await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await send_html(update, text, markup)
 
 
 def _number_hint(fact: str) -> str:
