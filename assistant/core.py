@@ -187,14 +187,7 @@ class Assistant:
                 text = re.sub(
                     r"\[(\d+)\]", lambda m: f"[{order.get(int(m.group(1)), m.group(1))}]", result.text
                 )
-                return Answer(
-                    text=text,
-                    abstained=False,
-                    confidence=round(confidence, 3),
-                    citations=citations,
-                    index_version=version.version_id,
-                    answerer="llm",
-                )
+                return self._answer(version, text, citations, confidence, answerer="llm")
         second = self._second_article(version, hits)
         by_row = {h.row: h for h in hits}
         if second is not None:
@@ -214,12 +207,23 @@ class Assistant:
             text, row, snippet = self._cited_extract(version, query, hits, budget)
             citations = [self._citation(version, by_row[row], snippet)]
             citations += [self._citation(version, h, "") for h in hits[1:3] if h.row != row]
+        return self._answer(version, text, citations, confidence)
+
+    @staticmethod
+    def _answer(
+        version: IndexVersion,
+        text: str,
+        citations: list[Citation],
+        confidence: float,
+        answerer: str = "extractive",
+    ) -> Answer:
         return Answer(
             text=text,
             abstained=False,
             confidence=round(confidence, 3),
             citations=citations,
             index_version=version.version_id,
+            answerer=answerer,
         )
 
     def _cited_extract(
@@ -304,11 +308,7 @@ class Assistant:
         k = k or self.settings.retrieval_k
         query = self.analyze(version, question)
         vf = self._features(version)
-        extra = [
-            row
-            for row, (component, kinds) in enumerate(zip(vf.components, vf.kinds, strict=True))
-            if query.programs and component in query.programs and query.kind in kinds
-        ]
+        extra = [row for program in query.programs for row in vf.rows_of_kind.get((program, query.kind), ())]
         retrieval = self.retriever.retrieve(
             version,
             query.search_text,
@@ -316,6 +316,7 @@ class Assistant:
             filters=_filter_dict(filters),
             query_vector=query.vector,
             extra_rows=extra,
+            analyzed=(query.terms, query.unknown_share),
         )
         hits = self._rank(version, query, retrieval.hits)[:k]
         return query, retrieval, hits

@@ -78,11 +78,10 @@ def analyze_question(text: str, lexicon: Lexicon) -> Query:
             term = ""
     if match and term and not any(m.kind == "definition" for m in intents):
         intents = [IntentMatch("definition", 2.0), *intents]
-    search_text = text if not expansions else f"{text} {' '.join(expansions)}"
-    if tokens != [w for w in re.findall(r"[a-z0-9ñ]+", folded)]:
-        # chat spellings changed words: search the spelled-out question (keeps the original's accents
-        # where no word changed would be nicer, but e5 and BM25 both fold anyway)
-        search_text = normalized if not expansions else f"{normalized} {' '.join(expansions)}"
+    # The question as asked unless chat spellings changed a word, then the spelled-out words; plus the
+    # rules' words the lexicon adds.
+    base = text if tokens == re.findall(r"[a-z0-9ñ]+", folded) else normalized
+    search_text = " ".join([base, *expansions])
     return Query(
         text=text,
         search_text=search_text,

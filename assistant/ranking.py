@@ -172,6 +172,15 @@ class VersionFeatures:
         return [frozenset(stem(w) for w in words(s["text"]) if w not in STOPWORDS) for s in self.sentences]
 
     @cached_property
+    def rows_of_kind(self) -> dict[tuple[str, str], list[int]]:
+        """(component, article kind) → chunk rows: the articles a question of that kind and program names."""
+        out: dict[tuple[str, str], list[int]] = {}
+        for row, (component, kinds) in enumerate(zip(self.components, self.kinds, strict=True)):
+            for kind in kinds:
+                out.setdefault((component, kind), []).append(row)
+        return out
+
+    @cached_property
     def components(self) -> list[str]:
         return [str(c.get("component") or "") for c in self.chunks]
 

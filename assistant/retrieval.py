@@ -63,6 +63,7 @@ class HybridRetriever:
         mode: str | None = None,
         query_vector: np.ndarray | None = None,
         extra_rows: list[int] | None = None,
+        analyzed: tuple[list[str], float] | None = None,
     ) -> Retrieval:
         """Top-k chunks for ``query``; ``mode`` is 'hybrid', 'dense' or 'lexical' (default: the
         retriever's own mode). ``extra_rows`` join the candidates whatever their scores (the articles
@@ -72,7 +73,7 @@ class HybridRetriever:
         mask = version.mask(filters)
         n = len(version.chunks)
         qv = query_vector if query_vector is not None else self.embeddings.embed_query_vector(query)
-        terms, unknown = version.lexical.analyze_query(query)
+        terms, unknown = analyzed if analyzed is not None else version.lexical.analyze_query(query)
         candidates: set[int] = set()
         dense_rank: dict[int, int] = {}
         if mode in ("hybrid", "dense") and n:
