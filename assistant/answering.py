@@ -16,6 +16,7 @@ from assistant.ranking import (
     SENTENCE_FEATURES,
     LinearModel,
     VersionFeatures,
+    glossary_hit,
     answer_type_match,
     sentence_features,
 )
@@ -128,6 +129,7 @@ class ExtractiveAnswerer:
                 text = version.sentences[i]["text"]
                 score = t.sentence_dense * float(sim) + t.sentence_overlap * overlap(query.search_text, text)
                 score += t.sentence_answer_type * answer_type_match(query, text)
+                score += t.sentence_glossary * glossary_hit(query, vf.entry_heads[i])
                 if rank == 0:
                     score += t.sentence_first_chunk
                 scored.append((score, i))

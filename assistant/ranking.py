@@ -34,6 +34,7 @@ PASSAGE_FEATURES = (
     "kind_primary",
     "kind_any",
     "kind_other",
+    "kind_chapter",
     "program_match",
     "program_other",
     "glossary_entry",
@@ -140,20 +141,30 @@ class VersionFeatures:
 
     @cached_property
     def kinds(self) -> list[set[str]]:
-        """Article kinds from the documents' own titles; the chapter's title when the article's says
-        nothing ('Días hábiles' under 'Prevención por documentos faltantes')."""
+        """Kinds an article's own title announces ('Conceptos y montos de apoyo' → amounts); for a
+        passage that is not an article (an introduction, a slide), its section titles'."""
         out = []
         for chunk in self.chunks:
             match = _ARTICLE_HEAD.match(chunk["text"])
-            head = match.group(1) if match else ""
-            found = self.lexicon.heading_kinds(head) if head else set()
-            if not found:
-                parts = [p for p in str(chunk.get("section") or "").split(" > ") if p]
-                for part in reversed(parts[-2:]):
-                    found = self.lexicon.heading_kinds(re.sub(r"^Art[íi]culo\s+\d+\w*", "", part))
-                    if found:
-                        break
-            out.append(found)
+            if match:
+                out.append(self.lexicon.heading_kinds(match.group(1)))
+                continue
+            parts = [p for p in str(chunk.get("section") or "").split(" > ") if p]
+            out.append(set().union(*(self.lexicon.heading_kinds(p) for p in parts[-2:])))
+        return out
+
+    @cached_property
+    def chapter_kinds(self) -> list[set[str]]:
+        """Kinds the enclosing chapter's title announces ('Obligaciones y causas de baja'). Weaker
+        evidence than the article's own title: such a chapter also holds 'Transparencia' or
+        'Seguimiento', so it is a feature of its own rather than the article's kind."""
+        out = []
+        for chunk in self.chunks:
+            parts = [p for p in str(chunk.get("section") or "").split(" > ") if p]
+            if not _ARTICLE_HEAD.match(chunk["text"]) or len(parts) < 2:
+                out.append(set())
+                continue
+            out.append(self.lexicon.heading_kinds(re.sub(r"^Cap[íi]tulo\s+\w+\.?", "", parts[-2])))
         return out
 
     @cached_property
@@ -199,7 +210,7 @@ class VersionFeatures:
         return out
 
 
-def _glossary_hit(query: Query, head: frozenset[str]) -> float:
+def glossary_hit(query: Query, head: frozenset[str]) -> float:
     if not query.definition_term or not head:
         return 0.0
     asked = {stem(w) for w in words(query.definition_term) if w not in STOPWORDS}
@@ -237,9 +248,10 @@ def passage_features(
                 1.0 if primary and primary in chunk_kinds else 0.0,
                 1.0 if kinds & chunk_kinds else 0.0,
                 1.0 if kinds and chunk_kinds and not kinds & chunk_kinds else 0.0,
+                1.0 if primary and primary in vf.chapter_kinds[hit.row] and primary not in chunk_kinds else 0.0,
                 1.0 if query.programs and component in query.programs else 0.0,
                 1.0 if query.programs and component and component not in query.programs else 0.0,
-                max((_glossary_hit(query, vf.entry_heads[u]) for u in units), default=0.0),
+                max((glossary_hit(query, vf.entry_heads[u]) for u in units), default=0.0),
                 answer_type_match(query, text),
                 _expansion_overlap(query, stems),
                 len(asked & vf.heading_stems[hit.row]) / max(1, len(asked)),
@@ -283,7 +295,7 @@ def sentence_features(
                 i / max(1, len(chunk_units) - 1),
                 max(neighbours, default=float(sim)),
                 min(len(text), 600) / 300,
-                _glossary_hit(query, vf.entry_heads[u]),
+                glossary_hit(query, vf.entry_heads[u]),
                 _expansion_overlap(query, stems),
                 float(sim) - best,
             ]

@@ -39,6 +39,7 @@ class Tuning:
     sentence_overlap: float = 0.3
     sentence_first_chunk: float = 0.05
     sentence_answer_type: float = 0.1
+    sentence_glossary: float = 0.3  # "¿qué es X?": the glossary entry that defines X
 
 
 DEFAULT = Tuning()
@@ -65,4 +66,5 @@ CALIBRATED: dict[str, str] = {
     "sentence_overlap": "docs/benchmarks.md § Short answers (sweep tools/tune_answerer.py)",
     "sentence_first_chunk": "docs/benchmarks.md § Short answers (sweep tools/tune_answerer.py)",
     "sentence_answer_type": "docs/benchmarks.md § Short answers (sweep tools/tune_answerer.py)",
+    "sentence_glossary": "docs/benchmarks.md § Domain questions (definition questions, tune split)",
 }

@@ -162,9 +162,10 @@ def main() -> int:
             for q in questions
         ]
         dom_settings = base.model_copy(update={"data_dir": root / "domain"})
-        if not (root / "domain" / "index" / "ACTIVE").exists():
-            print("indexing the sample corpus…", flush=True)
-            ingest(dom_settings, embeddings=emb)
+        # Always: ingestion is incremental (only changed texts are embedded), and a reused folder must
+        # carry today's corpus and lexicon.
+        print("indexing the sample corpus…", flush=True)
+        ingest(dom_settings, embeddings=emb)
         inside, _ = load_domain()
         dom_items = [
             dict(q, group=f"domain:{q['document']}|{q['article']}") for q in inside if q["split"] == "tune"
