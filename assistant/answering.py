@@ -16,8 +16,8 @@ from assistant.ranking import (
     SENTENCE_FEATURES,
     LinearModel,
     VersionFeatures,
-    glossary_hit,
     answer_type_match,
+    glossary_hit,
     sentence_features,
 )
 from assistant.retrieval import Hit

@@ -131,12 +131,8 @@ class Assistant:
         evidence = evidence_score(retrieval, self.tuning)
         threshold = self.tuning.abstain_threshold
         confidence = 1 / (1 + math.exp(-self.tuning.confidence_slope * (evidence - threshold)))
-        unsure = (
-            self.models.passage is not None
-            and hits
-            and hits[0].rank_score < self.tuning.abstain_passage_floor
-        )
-        if not hits or evidence < threshold or unsure:
+        answerable, second = self._decide(version, hits)
+        if not answerable or evidence < threshold:
             answer = Answer(
                 text=self.abstention_text(budget),
                 abstained=True,
@@ -146,7 +142,7 @@ class Assistant:
                 query_used=resolved,
             )
         else:
-            answer = self._compose(version, question, query, hits, budget, confidence)
+            answer = self._compose(version, question, query, hits, budget, confidence, second)
             answer.query_used = resolved
         if session_id:
             self.sessions.append(
@@ -176,6 +172,7 @@ class Assistant:
         hits: list[Hit],
         budget: int,
         confidence: float,
+        second: Hit | None = None,
     ) -> Answer:
         if self.llm is not None:
             passages = [self._passage(version, h) for h in hits]
@@ -188,7 +185,6 @@ class Assistant:
                     r"\[(\d+)\]", lambda m: f"[{order.get(int(m.group(1)), m.group(1))}]", result.text
                 )
                 return self._answer(version, text, citations, confidence, answerer="llm")
-        second = self._second_article(version, hits)
         by_row = {h.row: h for h in hits}
         if second is not None:
             # Two close candidates from different articles: both, each cited, rather than one wrong one.
@@ -243,19 +239,36 @@ class Assistant:
             room -= overflow
         return f"{lead}{separator}{body}", row, extract.snippets[row]
 
-    def _second_article(self, version: IndexVersion, hits: list[Hit]) -> Hit | None:
-        """The runner-up passage when the ranker can't tell it from the best and it is another article."""
-        if self.models.passage is None or len(hits) < 2:
-            return None
-        first, second = hits[0], hits[1]
-        a, b = version.chunks[first.row], version.chunks[second.row]
-        same_article = a["document_id"] == b["document_id"] and a.get("section") == b.get("section")
-        close = second.rank_score >= first.rank_score - self.tuning.second_article_margin
-        return (
-            second
-            if close and not same_article and second.rank_score >= self.tuning.second_article_floor
-            else None
+    def _decide(self, version: IndexVersion, hits: list[Hit]) -> tuple[bool, Hit | None]:
+        """(answer at all, runner-up article to show too), from the passage ranker's probabilities.
+
+        One article when the best is likely and stands clear of the best other article; both, each
+        cited, when the two are close but together likely; otherwise abstain rather than pick one of
+        two near-equal candidates. Without a ranker: answer with the best (the evidence test decides).
+        """
+        if not hits:
+            return False, None
+        if self.models.passage is None:
+            return True, None
+        t = self.tuning
+        first = hits[0]
+        if first.rank_score < t.abstain_passage_floor:
+            return False, None
+        a = version.chunks[first.row]
+        other = next(
+            (
+                h
+                for h in hits[1:]
+                if version.chunks[h.row]["document_id"] != a["document_id"]
+                or version.chunks[h.row].get("section") != a.get("section")
+            ),
+            None,
         )
+        if other is None or first.rank_score - other.rank_score >= t.second_article_margin:
+            return True, None
+        if first.rank_score + other.rank_score >= t.pair_floor and other.rank_score >= t.second_article_floor:
+            return True, other
+        return False, None
 
     def resolve_follow_up(self, question: str, history: list[Turn]) -> str:
         """'¿y si soy pescador?' after a question on requisitos → both questions as the query;
@@ -299,6 +312,7 @@ class Assistant:
         query = analyze_question(question, version.lexicon)
         query.vector = self.embeddings.embed_query_vector(query.search_text)
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
+        query.term_idf = {t: version.lexical.idf(t) for t in query.terms}
         return query
 
     def _find(

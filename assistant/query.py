@@ -44,6 +44,7 @@ class Query:
     wants_list: bool = False
     vector: np.ndarray | None = None
     terms: list[str] = field(default_factory=list)  # BM25 terms (typos fixed against the vocabulary)
+    term_idf: dict[str, float] = field(default_factory=dict)  # each term's idf in the version
     unknown_share: float = 0.0
 
     @property

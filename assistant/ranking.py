@@ -21,7 +21,7 @@ from assistant.lexical import overlap
 from assistant.lexicon import Lexicon, words
 from assistant.query import Query
 from assistant.retrieval import Hit
-from assistant.text import STOPWORDS, is_heading_unit, stem
+from assistant.text import STOPWORDS, analyze, is_heading_unit, stem
 
 MODEL_PATH = Path(__file__).with_name("ranker.json")
 
@@ -44,6 +44,8 @@ PASSAGE_FEATURES = (
     "best_unit_overlap",
     "dense_rr",
     "lexical_rr",
+    "idf_coverage",
+    "unit_idf_coverage",
 )
 SENTENCE_FEATURES = (
     "dense",
@@ -158,7 +160,7 @@ class VersionFeatures:
         """Kinds the enclosing chapter's title announces ('Obligaciones y causas de baja'). Weaker
         evidence than the article's own title: such a chapter also holds 'Transparencia' or
         'Seguimiento', so it is a feature of its own rather than the article's kind."""
-        out = []
+        out: list[set[str]] = []
         for chunk in self.chunks:
             parts = [p for p in str(chunk.get("section") or "").split(" > ") if p]
             if not _ARTICLE_HEAD.match(chunk["text"]) or len(parts) < 2:
@@ -177,6 +179,15 @@ class VersionFeatures:
             text = " ".join([match.group(1) if match else "", *parts])
             out.append(frozenset(stem(w) for w in words(text) if w not in STOPWORDS and not w.isdigit()))
         return out
+
+    @cached_property
+    def chunk_terms(self) -> list[frozenset[str]]:
+        """Each chunk's BM25 terms (the analyzer's stems), for the idf coverage of a question."""
+        return [frozenset(analyze(c["text"])) for c in self.chunks]
+
+    @cached_property
+    def unit_terms(self) -> list[frozenset[str]]:
+        return [frozenset(analyze(s["text"])) for s in self.sentences]
 
     @cached_property
     def unit_stems(self) -> list[frozenset[str]]:
@@ -223,6 +234,12 @@ def _expansion_overlap(query: Query, text_words: set[str]) -> float:
     return sum(stem(w) in text_words for w in query.expansions) / len(query.expansions)
 
 
+def idf_coverage(query: Query, terms: frozenset[str]) -> float:
+    """Share of the question's idf mass (BM25 terms, typos fixed) that ``terms`` hold."""
+    total = sum(query.term_idf.values())
+    return sum(w for t, w in query.term_idf.items() if t in terms) / total if total else 0.0
+
+
 def passage_features(
     query: Query, hits: list[Hit], vf: VersionFeatures, sentences_of_chunk: list[list[int]]
 ) -> np.ndarray:
@@ -248,7 +265,9 @@ def passage_features(
                 1.0 if primary and primary in chunk_kinds else 0.0,
                 1.0 if kinds & chunk_kinds else 0.0,
                 1.0 if kinds and chunk_kinds and not kinds & chunk_kinds else 0.0,
-                1.0 if primary and primary in vf.chapter_kinds[hit.row] and primary not in chunk_kinds else 0.0,
+                1.0
+                if primary and primary in vf.chapter_kinds[hit.row] and primary not in chunk_kinds
+                else 0.0,
                 1.0 if query.programs and component in query.programs else 0.0,
                 1.0 if query.programs and component and component not in query.programs else 0.0,
                 max((glossary_hit(query, vf.entry_heads[u]) for u in units), default=0.0),
@@ -258,6 +277,8 @@ def passage_features(
                 max((len(asked & vf.unit_stems[u]) / max(1, len(asked)) for u in units), default=0.0),
                 1 / (1 + dense_order[hit.row]),
                 1 / (1 + lexical_order[hit.row]),
+                idf_coverage(query, vf.chunk_terms[hit.row]),
+                max((idf_coverage(query, vf.unit_terms[u]) for u in units), default=0.0),
             ]
         )
     return np.asarray(rows, dtype=np.float64).reshape(len(hits), len(PASSAGE_FEATURES))

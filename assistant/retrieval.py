@@ -66,8 +66,8 @@ class HybridRetriever:
         analyzed: tuple[list[str], float] | None = None,
     ) -> Retrieval:
         """Top-k chunks for ``query``; ``mode`` is 'hybrid', 'dense' or 'lexical' (default: the
-        retriever's own mode). ``extra_rows`` join the candidates whatever their scores (the articles
-        of the kind and program a question names, for the ranker to weigh)."""
+        retriever's own mode). ``extra_rows`` join the hits whatever their scores, beyond ``k`` if need
+        be (the articles of the kind and program a question names, for the ranker to weigh)."""
         mode = mode or self.mode
         filters = {k_: v for k_, v in (filters or {}).items() if v is not None}
         mask = version.mask(filters)
@@ -130,13 +130,14 @@ class HybridRetriever:
             fused = self.dense_weight * d_norm + (1 - self.dense_weight) * lex_norm
         order = np.argsort(-fused)
         hits: list[Hit] = []
+        wanted = {int(r) for r in extra_rows or ()}
         for i in order:
             row = int(rows[i])
+            if len(hits) >= k and row not in wanted:
+                continue  # past k, only the named articles still join (they are what the ranker weighs)
             if any(float(version.vectors[row] @ version.vectors[h.row]) >= self.near_duplicate for h in hits):
                 continue  # near-duplicate of a better chunk (same rule restated, repeated annex)
             hits.append(Hit(row, float(fused[i]), float(dense[i]), float(lex_norm[i]), float(chunk_dense[i])))
-            if len(hits) >= k:
-                break
         return Retrieval(hits, qv, terms, bm25_max, unknown)
 
 

@@ -52,22 +52,16 @@ def _examples(
     vf = assistant._features(version)
     xs, ys, groups = [], [], []
     for item in items:
-        query, _, hits = assistant._find(version, item["q"], assistant.tuning.rerank_k, None)
+        query, retrieval, hits = assistant._find(version, item["q"], assistant.tuning.rerank_k, None)
         if not hits:
             continue
-        gold = [
-            item["document"] == version.chunks[h.row]["document_id"]
-            and article_matches(
-                item.get("article", ""),
-                version.chunks[h.row].get("section") or "",
-                version.chunks[h.row]["text"],
-            )
-            for h in hits
-        ]
         if stage == "passage":
+            # The candidates in retrieval order, as the ranker sees them at answer time.
+            candidates = retrieval.hits
+            gold = [_is_gold(version, item, h) for h in candidates]
             if not any(gold):
                 continue  # nothing to learn: the right passage is not among the candidates
-            xs.append(passage_features(query, hits, vf, version.sentences_of_chunk))
+            xs.append(passage_features(query, candidates, vf, version.sentences_of_chunk))
             ys.append(np.array(gold, dtype=np.int64))
             groups.append(item["group"])
             continue
@@ -87,6 +81,14 @@ def _examples(
             ys.append(np.array(labels, dtype=np.int64))
             groups.append(item["group"])
     return xs, ys, groups
+
+
+def _is_gold(version: Any, item: dict[str, Any], hit: Any) -> bool:
+    chunk = version.chunks[hit.row]
+    return bool(
+        item["document"] == chunk["document_id"]
+        and article_matches(item.get("article", ""), chunk.get("section") or "", chunk["text"])
+    )
 
 
 def _fit(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], w: np.ndarray | None = None) -> dict[str, Any]:
