@@ -19,9 +19,11 @@ from assistant.models import Filters
 from assistant.settings import Settings
 from assistant.state import FeedbackRecorder, RateLimit
 from bot import eligibility_dialogue as check
-from bot.render import NO_SOURCE, RATE_LIMITED, Reply, answer_reply, e, source_markup
+from bot.render import NO_SOURCE, RATE_LIMITED, Action, Reply, answer_reply, e, source_markup
 
 log = logging.getLogger(__name__)
+
+PROGRAM_PREFIX = "prog:"
 
 
 class Dialogue:
@@ -107,6 +109,35 @@ class Dialogue:
             return Reply(e(exc.user_message))
         lines = [f"• {e(d.title)} — {e(d.program_name or d.program)}, {d.fiscal_year or 's/f'}" for d in docs]
         return Reply("<b>Reglas que conozco:</b>\n" + "\n".join(lines))
+
+    def program_menu(self) -> Reply:
+        """The programs of the index as choices (``prog:<code>``; at most 10), to ask about one only."""
+        try:
+            docs, _ = self.assistant.documents_with_version()
+        except CampoError as exc:
+            return Reply(e(exc.user_message))
+        names: dict[str, list[str]] = {}
+        for d in docs:
+            if d.program:
+                names.setdefault(d.program, []).append(d.program_name or d.program)
+        actions = [
+            Action(f"{PROGRAM_PREFIX}{code}", titles[0], description=", ".join(dict.fromkeys(titles))[:72])
+            for code, titles in list(names.items())[:9]
+        ]
+        actions.append(Action(f"{PROGRAM_PREFIX}*", "Todos los programas"))
+        return Reply(
+            "¿Sobre qué programa quiere preguntar? Elija uno y le respondo solo con sus reglas.",
+            tuple(actions),
+            inline=False,
+            heading="Programas",
+        )
+
+    def program_name(self, code: str) -> str:
+        try:
+            docs, _ = self.assistant.documents_with_version()
+        except CampoError:
+            return code
+        return next((d.program_name or code for d in docs if d.program == code), code)
 
     def forget(self, session: str) -> None:
         self.assistant.forget(session)
