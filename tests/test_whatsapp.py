@@ -194,6 +194,30 @@ async def test_a_redelivered_message_is_answered_once(wa: Running) -> None:
     assert len(wa.fake.sent) == 1 and "8,000 pesos" in body(wa.fake.sent[0])
 
 
+async def test_a_wrong_access_token_is_refused_by_the_graph_api_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    async with running(tmp_path, whatsapp_token="EAAG-wrong-token") as wa:
+        await wa.send(meta.text(ANA, "monto del apoyo por pescador"))
+        assert wa.fake.sent == [] and wa.fake.unauthorized >= 1
+        wa.fake.unauthorized = 0
+    assert "graph API error 401 (code 190)" in caplog.text
+    assert ANA not in caplog.text and ANA[-10:] not in caplog.text
+
+
+async def test_nothing_is_sent_outside_the_24_hour_window(
+    wa: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    wa.fake.window_closed.add(ANA)
+    await wa.send(meta.text(ANA, "monto del apoyo por pescador"))
+    assert wa.fake.sent == [] and "outside the 24-hour window" in caplog.text
+    wa.fake.window_closed.clear()
+    (answer,) = await wa.say(ANA, "hasta cuando hay ventanilla")
+    assert "31 de marzo" in body(answer)
+
+
 # --- Conversation --------------------------------------------------------------------------------------
 
 

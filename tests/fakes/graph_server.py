@@ -4,7 +4,8 @@ It implements what the channel uses — ``POST /{version}/{phone_id}/messages``,
 and the media download — records every message, and rejects what Meta rejects, with Graph's error shape:
 a wrong bearer token (401, code 190), a text over 4,096 characters, an interactive body over 1,024, more
 than 3 reply buttons or a button title over 20, more than 10 list rows, a row title over 24, a row
-description over 72, a list button label over 20, a message without ``messaging_product``.
+description over 72, a list button label over 20, a message without ``messaging_product``; and, for the
+numbers in ``window_closed``, any free-form message (error 131047: outside the 24-hour window).
 
 It also plays Meta's side of the webhook: :meth:`FakeGraph.notify` POSTs a notification signed with the
 app secret (or unsigned, or wrongly signed) to the app under test.
@@ -96,6 +97,7 @@ class FakeGraph:
         self.unauthorized = 0
         self.media: dict[str, bytes] = {}
         self.downloads: list[str] = []
+        self.window_closed: set[str] = set()  # numbers whose last message is older than 24 hours
         self.port = 0
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -136,6 +138,8 @@ class FakeGraph:
         if found:
             self.rejected.append((message, found))
             return _error(400, 131009, "Parameter value is not valid: " + "; ".join(found))
+        if message["to"] in self.window_closed:
+            return _error(400, 131047, "Re-engagement message: more than 24 hours have passed")
         self.sent.append(message)
         wamid = f"wamid.out{next(self._ids)}"
         return web.json_response(
