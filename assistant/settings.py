@@ -241,7 +241,7 @@ class Settings(BaseSettings):
         description="Verify token typed in Meta's webhook settings; answered in the GET handshake.",
     )
     whatsapp_api_url: str = Field(
-        "https://graph.facebook.com/v23.0",
+        "https://graph.facebook.com/v27.0",
         description="Graph API base URL including the version; messages go to {base}/{phone_id}/messages.",
     )
 

@@ -111,18 +111,19 @@ class Dialogue:
         return Reply("<b>Reglas que conozco:</b>\n" + "\n".join(lines))
 
     def program_menu(self) -> Reply:
-        """The programs of the index as choices (``prog:<code>``; at most 10), to ask about one only."""
+        """The programs (components) of the index as choices ``prog:<component>`` (at most 9, and "all"),
+        to have the next questions answered from that program's rules only."""
         try:
             docs, _ = self.assistant.documents_with_version()
         except CampoError as exc:
             return Reply(e(exc.user_message))
-        names: dict[str, list[str]] = {}
+        names: dict[str, str] = {}
         for d in docs:
-            if d.program:
-                names.setdefault(d.program, []).append(d.program_name or d.program)
+            if d.component and d.program != "general" and d.component not in names:
+                names[d.component] = d.component_name or d.title
         actions = [
-            Action(f"{PROGRAM_PREFIX}{code}", titles[0], description=", ".join(dict.fromkeys(titles))[:72])
-            for code, titles in list(names.items())[:9]
+            Action(f"{PROGRAM_PREFIX}{code}", name, description=name if len(name) > 24 else "")
+            for code, name in list(names.items())[:9]
         ]
         actions.append(Action(f"{PROGRAM_PREFIX}*", "Todos los programas"))
         return Reply(
@@ -132,12 +133,12 @@ class Dialogue:
             heading="Programas",
         )
 
-    def program_name(self, code: str) -> str:
+    def program_name(self, component: str) -> str:
         try:
             docs, _ = self.assistant.documents_with_version()
         except CampoError:
-            return code
-        return next((d.program_name or code for d in docs if d.program == code), code)
+            return component
+        return next((d.component_name or d.title for d in docs if d.component == component), component)
 
     def forget(self, session: str) -> None:
         self.assistant.forget(session)

@@ -289,12 +289,14 @@ async def test_choosing_a_program_from_a_list(wa: Running) -> None:
     (menu,) = await wa.say(ANA, "programas")
     assert menu["interactive"]["type"] == "list"
     rows = choices(menu)
-    assert "prog:pesca" in rows.values() and "prog:*" in rows.values()
-    (chosen,) = await wa.tap(ANA, "prog:stps", row=True)
+    assert set(rows.values()) == {"prog:cadenas-valor", "prog:propesca", "prog:pae", "prog:*"}
+    assert "Lineamientos de pesca de prueba 2014" in rows  # the whole name under a cut title
+    (chosen,) = await wa.tap(ANA, "prog:pae", row=True)
     assert "solo con las reglas" in body(chosen)
-    (answer,) = await wa.say(ANA, "requisitos")
-    assert "Programa de Apoyo al Empleo" in body(answer) or "No lo encontré" in body(answer)
-    assert "Pesca" not in body(answer)
+    (answer,) = await wa.say(ANA, "quienes pueden participar")
+    assert "jornaleros agrícolas de 20 a 69" in body(answer)
+    (fishing,) = await wa.say(ANA, "monto del apoyo por pescador")
+    assert "8,000 pesos" not in body(fishing)  # the fishing rules are not the chosen program's
     await wa.tap(ANA, "prog:*", row=True)
     (unfiltered,) = await wa.say(ANA, "monto del apoyo por pescador")
     assert "8,000 pesos" in body(unfiltered)

@@ -76,8 +76,8 @@ def build_channel(
 def mount_whatsapp(
     app: FastAPI, settings: Settings, assistant: Assistant, **parts: Any
 ) -> WhatsAppChannel | None:
-    """Add GET/POST /v1/whatsapp/webhook to ``app`` when the four settings are set; the channel finishes
-    its messages and closes its connections when the app shuts down."""
+    """Add GET/POST /v1/whatsapp/webhook to ``app`` when the four settings are set (the channel is also
+    ``app.state.whatsapp``); it finishes its messages and closes its connections when the app shuts down."""
     missing = missing_settings(settings)
     if len(missing) == len(REQUIRED):
         return None
@@ -85,6 +85,7 @@ def mount_whatsapp(
         log.warning("WhatsApp channel off: %s not set", ", ".join(missing))
         return None
     channel = build_channel(settings, assistant, **parts)
+    app.state.whatsapp = channel
     app.include_router(whatsapp_router(settings, channel))
     previous = app.router.lifespan_context
 

@@ -295,7 +295,7 @@ class WhatsAppChannel:
             chat=f"wa:{person.phone}",
             eligibility_data=data,
             clock=time.time,
-            filters=Filters(program=program) if program else None,
+            filters=Filters(component=program) if program else None,
         )
         if json.dumps(data, sort_keys=True, default=str) != before:  # facts seeded for the offered check
             await self._save(person, data)

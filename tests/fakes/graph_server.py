@@ -18,12 +18,13 @@ import hmac
 import itertools
 import json
 import socket
+import uuid
 from typing import Any
 
 import httpx
 from aiohttp import web
 
-VERSION = "v23.0"
+VERSION = "v27.0"
 PHONE_ID = "109876543210"
 
 
@@ -206,8 +207,6 @@ class FakeGraph:
 
 # --- Notification payloads, as Meta sends them ------------------------------------------------------
 
-_wamids = itertools.count(1)
-
 
 def notification(value: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -241,7 +240,7 @@ def message(phone: str, kind: str, content: dict[str, Any], *, wamid: str | None
             "messages": [
                 {
                     "from": phone,
-                    "id": wamid or f"wamid.in{next(_wamids)}",
+                    "id": wamid or f"wamid.in{uuid.uuid4().hex}",  # unique, like Meta's
                     "timestamp": "1764400000",
                     "type": kind,
                     kind: content,
