@@ -307,9 +307,14 @@ async def test_two_people_at_once_keep_their_own_conversations(
 ) -> None:
     original = wa.assistant.ask
 
+    def beto_answered() -> bool:
+        return sum(m["to"] == BETO for m in wa.fake.sent) >= 2
+
     def slow_for_fishers(question: str, **kwargs: Any) -> Answer:
-        if "pescador" in question:
-            time.sleep(0.8)  # in the worker thread, like a slow retrieval
+        if "pescador" in question:  # a slow retrieval (in its worker thread) that lasts until Beto has
+            deadline = time.monotonic() + 15  # both answers: it never ends first if he has to wait
+            while not beto_answered() and time.monotonic() < deadline:
+                time.sleep(0.02)
         return original(question, **kwargs)
 
     monkeypatch.setattr(wa.assistant, "ask", slow_for_fishers)
