@@ -222,7 +222,9 @@ async def test_nothing_is_sent_outside_the_24_hour_window(
 
 
 async def test_question_gets_a_cited_answer_with_buttons_and_a_follow_up(wa: Running) -> None:
-    (answer,) = await wa.say(ANA, "monto del apoyo por pescador")
+    await wa.send(meta.text(ANA, "monto del apoyo por pescador", wamid="wamid.question1"))
+    (answer,) = wa.fake.sent
+    assert wa.fake.read == ["wamid.question1"]  # blue ticks and "escribiendo…" while it is composed
     assert answer["type"] == "interactive" and answer["interactive"]["type"] == "button"
     assert "8,000 pesos" in body(answer)
     assert "_📄 Lineamientos de Pesca 2014, Art. 6_" in body(answer)  # WhatsApp italics, no HTML

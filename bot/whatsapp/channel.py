@@ -192,6 +192,13 @@ class WhatsAppChannel:
             except Exception:
                 log.warning("whatsapp: could not send the apology")
 
+    async def _typing(self, message_id: str) -> None:
+        """Blue ticks and "escribiendo…" while the answer is composed; the answer matters more."""
+        try:
+            await self.client.typing(message_id)
+        except GraphError as exc:
+            log.debug("whatsapp: typing indicator not shown: %s", exc)
+
     async def send(self, person: Person, replies: list[Reply]) -> None:
         for reply in replies:
             for payload in payloads(reply):
@@ -201,6 +208,8 @@ class WhatsAppChannel:
 
     async def handle(self, message: Incoming, person: Person) -> None:
         """One message: a typed text, a tapped button or row, a voice note, or something else."""
+        if message.kind in ("text", "interactive", "audio"):
+            await self._typing(message.message_id)
         if message.kind == "text":
             await self.on_text(person, message.text)
         elif message.kind == "interactive":

@@ -3,7 +3,8 @@
 A small ``httpx`` client for the few documented endpoints the channel needs, at
 ``CAMPO_WHATSAPP_API_URL`` (Graph API base including the version):
 
-* ``POST {base}/{phone_id}/messages`` — send a text or an interactive message;
+* ``POST {base}/{phone_id}/messages`` — send a text or an interactive message, or mark a received message
+  as read with a typing indicator;
 * ``GET {base}/{media_id}`` — a media's temporary URL, then ``GET <url>`` with the same token — download.
 
 Every request carries ``Authorization: Bearer <CAMPO_WHATSAPP_TOKEN>``.
@@ -24,7 +25,8 @@ MAX_MEDIA_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for audio
 
 
 class GraphError(RuntimeError):
-    """Meta refused a request; ``code`` is Graph's error code (131047: outside the 24-hour window)."""
+    """Meta refused a request (or could not be reached: status 0); ``code`` is Graph's error code
+    (131047: outside the 24-hour window)."""
 
     def __init__(self, status: int, code: int, message: str) -> None:
         super().__init__(f"graph API error {status} (code {code}): {message}")
@@ -50,27 +52,48 @@ class GraphClient:
     async def send(self, to: str, message: dict[str, Any]) -> str:
         """Send one message (a payload of :mod:`bot.whatsapp.format`) to ``to``; returns its id."""
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, **message}
-        response = await self._http.post(f"{self.base}/{self.phone_id}/messages", json=body)
-        data = self._json(response)
+        data = self._json(await self._post(body))
         messages = data.get("messages") or [{}]
         return str(messages[0].get("id", ""))
 
+    async def typing(self, message_id: str) -> None:
+        """Mark a received message as read and show "escribiendo…" until the reply (at most 25 s)."""
+        body = {
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": message_id,
+            "typing_indicator": {"type": "text"},
+        }
+        self._json(await self._post(body))
+
     async def media_url(self, media_id: str) -> str:
-        data = self._json(await self._http.get(f"{self.base}/{media_id}"))
-        return str(data["url"])
+        try:
+            response = await self._http.get(f"{self.base}/{media_id}")
+        except httpx.HTTPError as exc:
+            raise GraphError(0, 0, f"network error: {type(exc).__name__}") from exc
+        return str(self._json(response)["url"])
+
+    async def _post(self, body: dict[str, Any]) -> httpx.Response:
+        try:
+            return await self._http.post(f"{self.base}/{self.phone_id}/messages", json=body)
+        except httpx.HTTPError as exc:  # Meta unreachable: reported like a refusal
+            raise GraphError(0, 0, f"network error: {type(exc).__name__}") from exc
 
     async def download(self, media_id: str) -> bytes:
         """The media's bytes (a voice note), at most :data:`MAX_MEDIA_BYTES`."""
         url = await self.media_url(media_id)
-        async with self._http.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise GraphError(response.status_code, 0, "media download failed")
-            data = b""
-            async for chunk in response.aiter_bytes():
-                data += chunk
-                if len(data) > MAX_MEDIA_BYTES:
-                    raise GraphError(413, 0, "media too large")
-            return data
+        try:
+            async with self._http.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise GraphError(response.status_code, 0, "media download failed")
+                data = b""
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > MAX_MEDIA_BYTES:
+                        raise GraphError(413, 0, "media too large")
+                return data
+        except httpx.HTTPError as exc:
+            raise GraphError(0, 0, f"network error: {type(exc).__name__}") from exc
 
     @staticmethod
     def _json(response: httpx.Response) -> dict[str, Any]:

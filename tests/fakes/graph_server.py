@@ -40,6 +40,12 @@ def problems(message: dict[str, Any]) -> list[str]:
     out = []
     if message.get("messaging_product") != "whatsapp":
         out.append("messaging_product must be whatsapp")
+    if "status" in message:  # mark as read (and show a typing indicator)
+        if message["status"] != "read" or not str(message.get("message_id", "")).startswith("wamid."):
+            out.append("status must be read, with the id of a received message")
+        if message.get("typing_indicator", {"type": "text"}) != {"type": "text"}:
+            out.append("typing_indicator.type must be text")
+        return out
     if not message.get("to"):
         out.append("missing to")
     kind = message.get("type", "text")
@@ -98,6 +104,7 @@ class FakeGraph:
         self.unauthorized = 0
         self.media: dict[str, bytes] = {}
         self.downloads: list[str] = []
+        self.read: list[str] = []  # received message ids marked as read with a typing indicator
         self.window_closed: set[str] = set()  # numbers whose last message is older than 24 hours
         self.port = 0
         self._ids = itertools.count(1)
@@ -139,6 +146,9 @@ class FakeGraph:
         if found:
             self.rejected.append((message, found))
             return _error(400, 131009, "Parameter value is not valid: " + "; ".join(found))
+        if "status" in message:
+            self.read.append(message["message_id"])
+            return web.json_response({"success": True})
         if message["to"] in self.window_closed:
             return _error(400, 131047, "Re-engagement message: more than 24 hours have passed")
         self.sent.append(message)
