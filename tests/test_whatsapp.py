@@ -218,6 +218,34 @@ async def test_nothing_is_sent_outside_the_24_hour_window(
     assert "31 de marzo" in body(answer)
 
 
+async def test_a_message_delivered_to_two_workers_is_answered_once(wa: Running) -> None:
+    """Two `campo serve` workers (two apps, two channels, one state backend) get the same notification."""
+    other_app = create_app(wa.channel.settings, wa.assistant)
+    other = mount_whatsapp(other_app, wa.channel.settings, wa.assistant, feedback_store=wa.store)
+    assert other is not None
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            other_app, host="127.0.0.1", port=port, lifespan="on", log_config=None, log_level="warning"
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        payload = meta.text(ANA, "monto del apoyo por pescador", wamid="wamid.both")
+        other_url = f"http://127.0.0.1:{port}/v1/whatsapp/webhook"
+        responses = await asyncio.gather(
+            *(wa.fake.notify(url, payload) for url in (wa.url, other_url, wa.url, other_url))
+        )
+        assert [r.status_code for r in responses] == [200] * 4
+        await asyncio.gather(wa.channel.idle(), other.idle())
+    finally:
+        server.should_exit = True
+        await task
+    assert len(wa.fake.sent) == 1 and "8,000 pesos" in body(wa.fake.sent[0])
+
+
 # --- Conversation --------------------------------------------------------------------------------------
 
 
