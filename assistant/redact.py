@@ -10,6 +10,9 @@ _PATTERNS = [
     ("[CURP]", re.compile(r"\b[A-Z][AEIOUX][A-Z]{2}\d{6}[HM][A-Z]{5}[A-Z0-9]\d\b", re.IGNORECASE)),
     ("[RFC]", re.compile(r"\b[A-ZÑ&]{3,4}\d{6}[A-Z0-9]{3}\b", re.IGNORECASE)),
     ("[CORREO]", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
+    # WhatsApp ids: Mexican mobiles as 52 1 + ten digits, and any international number written with +.
+    ("[TELÉFONO]", re.compile(r"(?<![\w.,])\+?521(?:\d[\s.-]?){9}\d(?![\w,]|\.\d)")),
+    ("[TELÉFONO]", re.compile(r"(?<![\w+])\+\d{11,15}(?!\w)")),
     ("[TELÉFONO]", re.compile(r"(?<!\w)(?:\+?52[\s-]?)?(?:\(?\d{2,3}\)?[\s.-]?)\d{3,4}[\s.-]?\d{4}(?!\w)")),
     # Ten digits in any grouping ("55 12 34 56 78", "5512-345678"), with or without +52.
     ("[TELÉFONO]", re.compile(r"(?<![\w.,])(?:\+?52[\s.-]?)?(?:\d[\s.-]?){9}\d(?![\w,]|\.\d)")),

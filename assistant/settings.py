@@ -225,6 +225,26 @@ class Settings(BaseSettings):
     asr_api_key: SecretStr = Field(SecretStr(""), description="API key for the ASR endpoint, if any.")
     asr_timeout_seconds: float = Field(30.0, gt=0, description="Give up transcribing after this.")
 
+    # --- WhatsApp (Business Cloud API) -----------------------------------------------------
+    whatsapp_token: SecretStr = Field(
+        SecretStr(""),
+        description="WhatsApp Cloud API access token (a System User's permanent token). With the phone id, "
+        "app secret and verify token, `campo serve` answers WhatsApp at /v1/whatsapp/webhook; empty = off.",
+    )
+    whatsapp_phone_id: str = Field("", description="Phone number ID of the WhatsApp Business number.")
+    whatsapp_app_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Meta app secret: every webhook POST must be signed with it (X-Hub-Signature-256).",
+    )
+    whatsapp_verify_token: SecretStr = Field(
+        SecretStr(""),
+        description="Verify token typed in Meta's webhook settings; answered in the GET handshake.",
+    )
+    whatsapp_api_url: str = Field(
+        "https://graph.facebook.com/v27.0",
+        description="Graph API base URL including the version; messages go to {base}/{phone_id}/messages.",
+    )
+
     # --- Eligibility -----------------------------------------------------------------------
 
     @field_validator("session_backend", mode="before")

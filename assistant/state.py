@@ -1,4 +1,4 @@
-"""Shared state — conversations, rate limits, feedback — behind one setting, ``CAMPO_STATE_BACKEND``.
+"""Shared state — conversations, rate limits, feedback, short-lived keys — behind one setting, ``CAMPO_STATE_BACKEND``.
 
 * ``sqlite`` (default): files under ``CAMPO_DATA_DIR`` (``state.sqlite3``, ``ratelimits.sqlite3``). Every
   process on the machine sees the same state, so any number of API workers and the bot agree.
@@ -12,6 +12,7 @@ What adapters use. The layers below it import nothing from here: connections liv
 
 from __future__ import annotations
 
+from assistant.ephemeral import EphemeralStore, make_ephemeral_store
 from assistant.feedback import FeedbackRecorder, export_feedback, make_feedback_store
 from assistant.ratelimit import RateLimit, make_rate_limiter
 from assistant.sessions import SessionStore, make_session_store
@@ -19,11 +20,13 @@ from assistant.settings import Settings
 from assistant.storage import Outage, open_sqlite, pseudonym_key, redis_client
 
 __all__ = [
+    "EphemeralStore",
     "FeedbackRecorder",
     "Outage",
     "RateLimit",
     "SessionStore",
     "export_feedback",
+    "make_ephemeral_store",
     "make_feedback_store",
     "make_rate_limiter",
     "make_session_store",

@@ -12,6 +12,7 @@ from assistant.core import Assistant
 from assistant.eligibility import EligibilityService
 from assistant.settings import Settings
 from assistant.state import FeedbackRecorder, RateLimit
+from bot.dialogue import Dialogue
 
 
 class BotData(dict[str, Any]):
@@ -38,6 +39,11 @@ class BotData(dict[str, Any]):
     def eligibility(self) -> Callable[[], EligibilityService]:
         """Returns the current eligibility rules (those of the active index version by default)."""
         return cast(Callable[[], EligibilityService], self["eligibility"])
+
+    @property
+    def dialogue(self) -> Dialogue:
+        """The channel-free conversation logic over these entries."""
+        return Dialogue(self.assistant, self.settings, self.feedback, self.rate_limiter, self.eligibility)
 
     @property
     def purged_at(self) -> float | None:

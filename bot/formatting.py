@@ -1,78 +1,43 @@
-"""Answers as Telegram HTML for phones: escaped text, bullets, a compact source line, ≤ 4,096 chars;
-and :func:`send_html`, the one way the bot sends a text (split into messages Telegram accepts)."""
+"""Telegram's side of :mod:`bot.render`: the markup is Telegram HTML as it is; actions become inline
+keyboards; :func:`send_html` is the one way the bot sends a text (split into messages Telegram accepts)."""
 
 from __future__ import annotations
 
-import html
-import re
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, ReplyParameters, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ParseMode
 
-from assistant.legal import LIST_MARKER
-from assistant.models import Answer, Citation
+from bot.render import MESSAGE_LIMIT, Reply, answer_markup, source_line, split_message
 
-TELEGRAM_LIMIT = 4096
+TELEGRAM_LIMIT = MESSAGE_LIMIT
+answer_html = answer_markup  # the markup is Telegram HTML
 
-
-def source_line(c: Citation) -> str:
-    """'📄 Reglas de Operación 2014, Cadenas de Valor, Art. 12, p. 7'."""
-    article = c.section.split(" > ")[-1] if c.section else ""
-    article = re.sub(r"^Art[íi]culo\s+", "Art. ", article)
-    parts = [c.title, article, f"p. {c.page}" if c.page else ""]
-    return "📄 " + ", ".join(p for p in parts if p)
-
-
-def answer_html(answer: Answer) -> str:
-    lines = []
-    for raw in answer.text.split("\n"):
-        line = raw.strip()
-        if not line:
-            continue
-        if LIST_MARKER.match(line):
-            line = "• " + LIST_MARKER.sub("", line)
-        lines.append(html.escape(line, quote=False))
-    body = "\n".join(lines)
-    if answer.citations and not answer.abstained and body.endswith("…"):
-        body += "\n<i>(Recorté la respuesta: toque «📄 Ver fuente» para leer el artículo completo.)</i>"
-    if answer.citations and not answer.abstained:
-        body += "\n\n<i>" + html.escape(source_line(answer.citations[0]), quote=False) + "</i>"
-    return body
+__all__ = [
+    "TELEGRAM_LIMIT",
+    "answer_html",
+    "keyboard",
+    "send_html",
+    "send_reply",
+    "source_line",
+    "split_message",
+]
 
 
-def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Split on paragraph boundaries, then lines, then hard cuts; never inside an HTML tag or entity."""
-    if len(text) <= limit:
-        return [text]
-    parts: list[str] = []
-    current = ""
-    for block in re.split(r"(\n\n|\n)", text):
-        if len(current) + len(block) <= limit:
-            current += block
-            continue
-        if current.strip():
-            parts.append(current.strip("\n"))
-        current = block if block.strip() else ""
-        while len(current) > limit:
-            cut = _safe_cut(current, limit)
-            parts.append(current[:cut])
-            current = current[cut:]
-    if current.strip():
-        parts.append(current.strip("\n"))
-    return parts
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Inline buttons: the answers in one row (``inline``) or one per row, then the extras in a row."""
+    if not reply.actions and not reply.extras:
+        return None
+    buttons = [InlineKeyboardButton(a.title, callback_data=a.id) for a in reply.actions]
+    rows = [buttons] if reply.inline else [[b] for b in buttons]
+    if reply.extras:
+        rows.append([InlineKeyboardButton(a.title, callback_data=a.id) for a in reply.extras])
+    return InlineKeyboardMarkup([r for r in rows if r])
 
 
-def _safe_cut(text: str, limit: int) -> int:
-    cut = text.rfind(" ", 0, limit)
-    cut = cut if cut > limit // 2 else limit
-    amp = text.rfind("&", 0, cut)
-    if amp != -1 and ";" not in text[amp:cut]:
-        cut = amp
-    lt = text.rfind("<", 0, cut)
-    if lt != -1 and ">" not in text[lt:cut]:
-        cut = lt
-    return cut
+async def send_reply(update: Update, reply: Reply, reply_to: int | None = None) -> None:
+    """A channel-free :class:`~bot.render.Reply` as Telegram messages."""
+    await send_html(update, reply.text, markup=keyboard(reply), reply_to=reply_to)
 
 
 async def send_html(

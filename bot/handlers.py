@@ -9,23 +9,20 @@ import html
 import logging
 import time
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.constants import ChatAction, ChatType
 
-from assistant.eligibility import looks_like_eligibility_question
 from assistant.errors import CampoError
-from assistant.models import Citation
+from bot import render
 from bot.context import CampoContext
-from bot.eligibility_flow import eligibility_reply, forget_facts, purge_expired
-from bot.formatting import answer_html, send_html, source_line
+from bot.eligibility_flow import forget_facts, purge_expired
+from bot.formatting import send_html, send_reply
+from bot.render import EXAMPLES, NON_TEXT
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = [
-    "¿Qué papeles necesito para Cadenas de Valor?",
-    "¿Cuántas hectáreas puedo tener para pedir apoyo?",
-    "¿Hasta cuándo hay ventanilla de PROPESCA?",
-]
+__all__ = ["EXAMPLES", "HELP", "NON_TEXT"]
+
 HELP = (
     "Escríbame su pregunta sobre los programas como se la haría a un técnico, por ejemplo:\n"
     + "\n".join(f"• {html.escape(q)}" for q in EXAMPLES)
@@ -34,10 +31,7 @@ HELP = (
     "/fuente — ver el texto completo de donde salió la última respuesta\n/ayuda — este mensaje"
 )
 PURGE_EVERY_SECONDS = 60.0
-NON_TEXT = (
-    "Por ahora solo entiendo mensajes de texto. Escríbame su pregunta sobre las reglas de los programas "
-    "(por ejemplo: «¿qué papeles necesito?») y con gusto le respondo."
-)
+CHECK_HINT = "Para saber a qué apoyos podría entrar, escriba /elegibilidad y le hago unas preguntas."
 
 
 def session_id(update: Update) -> str:
@@ -48,29 +42,10 @@ def session_id(update: Update) -> str:
     return "tg-" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def _buttons(show_feedback: bool = True) -> InlineKeyboardMarkup:
-    row = [InlineKeyboardButton("📄 Ver fuente", callback_data="src")]
-    if show_feedback:
-        row += [
-            InlineKeyboardButton("👍", callback_data="fb:+1"),
-            InlineKeyboardButton("👎", callback_data="fb:-1"),
-        ]
-    return InlineKeyboardMarkup([row])
-
-
 async def start(update: Update, context: CampoContext) -> None:
     """Greeting, what the bot knows, examples, disclaimer and a privacy reminder."""
     topics = await asyncio.to_thread(context.bot_data.assistant.topics)
-    known = "\n".join(f"• {html.escape(t)}" for t in topics[:10]) or "• (todavía no hay reglas cargadas)"
-    text = (
-        "¡Hola! Soy <b>Campo</b>. Respondo preguntas con estas reglas y guías de programas:\n"
-        f"{known}\n\n"
-        "Pruebe, por ejemplo:\n" + "\n".join(f"• {html.escape(q)}" for q in EXAMPLES) + "\n\n"
-        "Para saber a qué apoyos podría entrar, escriba /elegibilidad y le hago unas preguntas.\n\n"
-        "<i>Las respuestas salen de las reglas de los programas; no son una resolución oficial.</i>\n"
-        "🔒 Nunca me envíe su CURP, RFC, teléfono ni otros datos personales."
-    )
-    await send_html(update, text)
+    await send_html(update, render.welcome_markup(topics, CHECK_HINT))
 
 
 async def help_command(update: Update, context: CampoContext) -> None:
@@ -80,39 +55,23 @@ async def help_command(update: Update, context: CampoContext) -> None:
 
 async def programs(update: Update, context: CampoContext) -> None:
     """/programas: documents in the index with program and fiscal year."""
-    try:
-        docs, _ = await asyncio.to_thread(context.bot_data.assistant.documents_with_version)
-    except CampoError as exc:
-        await send_html(update, html.escape(exc.user_message))
-        return
-    lines = [
-        f"• {html.escape(d.title)} — {html.escape(d.program_name or d.program)}, {d.fiscal_year or 's/f'}"
-        for d in docs
-    ]
-    await send_html(update, "<b>Reglas que conozco:</b>\n" + "\n".join(lines))
+    await send_reply(update, await asyncio.to_thread(context.bot_data.dialogue.programs))
 
 
 async def new_conversation(update: Update, context: CampoContext) -> None:
     """/nueva: forget the conversation and the eligibility answers."""
-    await asyncio.to_thread(context.bot_data.assistant.forget, session_id(update))
+    await asyncio.to_thread(context.bot_data.dialogue.forget, session_id(update))
     forget_facts(context)  # type: ignore[arg-type]  # the flow only touches user_data
     context.chat_data.clear() if context.chat_data is not None else None
-    await send_html(update, "Listo, empecemos de nuevo. ¿Qué quiere saber?")
+    await send_html(update, render.STARTED_OVER)
 
 
 async def source(update: Update, context: CampoContext) -> None:
     """/fuente and the 📄 button: the full source passage of the last answer."""
-    turn = await asyncio.to_thread(context.bot_data.assistant.last_turn, session_id(update))
+    reply = await asyncio.to_thread(context.bot_data.dialogue.source, session_id(update))
     if update.callback_query:
         await update.callback_query.answer()
-    if turn is None or not turn.citations:
-        await send_html(update, "Todavía no tengo una respuesta con fuente en esta conversación.")
-        return
-    c = turn.citations[0]
-    head = html.escape(source_line(Citation.model_validate(c)), quote=False)
-    await send_html(
-        update, f"<b>{head}</b>\n\n{html.escape(c.get('text') or c.get('snippet') or '', quote=False)}"
-    )
+    await send_reply(update, reply)
 
 
 async def feedback(update: Update, context: CampoContext) -> None:
@@ -121,16 +80,9 @@ async def feedback(update: Update, context: CampoContext) -> None:
     if query is None or query.data is None:
         return
     vote = 1 if query.data.endswith("+1") else -1
-    data = context.bot_data
     chat_id = update.effective_chat.id if update.effective_chat else 0
-
-    def record() -> None:
-        turn = data.assistant.last_turn(session_id(update))
-        if turn is not None:
-            data.feedback.record(chat_id, "vote", turn.question, turn.answer, vote=vote)
-
-    await asyncio.to_thread(record)
-    await query.answer("¡Gracias por su opinión!")
+    await asyncio.to_thread(context.bot_data.dialogue.vote, session_id(update), chat_id, vote)
+    await query.answer(render.THANKS)
 
 
 async def question(update: Update, context: CampoContext) -> None:
@@ -161,54 +113,28 @@ async def answer_text(update: Update, context: CampoContext, text: str) -> None:
     Every call that may wait on a disk, a database or Redis runs in a worker thread: a slow store stalls
     one chat, never the event loop that serves the others."""
     user = update.effective_user
-    data = context.bot_data
-    if await asyncio.to_thread(data.rate_limiter.check, str(user.id if user else 0)):
-        await send_html(
-            update, "Recibí muchas preguntas seguidas. Espere un minuto y vuelva a escribirme, por favor."
-        )
+    dialogue = context.bot_data.dialogue
+    limited = await asyncio.to_thread(dialogue.limited, str(user.id if user else 0))
+    if limited:
+        await send_reply(update, limited)
         return
-    if update.effective_chat:
-        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
-    try:
-        answer = await asyncio.to_thread(
-            data.assistant.ask,
-            text,
-            session_id=session_id(update),
-            max_chars=data.settings.bot_answer_max_chars,
-        )
-    except CampoError as exc:
-        await send_html(update, html.escape(exc.user_message))
-        return
-    if answer.abstained:
-        chat_id = update.effective_chat.id if update.effective_chat else 0
-        await asyncio.to_thread(
-            data.feedback.record, chat_id, "abstained", text, answer.text, index_version=answer.index_version
-        )
-    offer = await _eligibility_offer(update, context, text)
+    chat = update.effective_chat
+    if chat:
+        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+    private = chat is not None and chat.type == ChatType.PRIVATE
+    replies = await asyncio.to_thread(
+        dialogue.answer,
+        text,
+        session=session_id(update),
+        chat=chat.id if chat else 0,
+        eligibility_data=context.user_data if private else None,
+        clock=time.monotonic,
+    )
     # An edited question is answered as a reply to it, so the answer is not taken for the old one's.
     reply_to = update.edited_message.message_id if update.edited_message else None
-    if not (answer.abstained and offer):  # "not in the rules" next to an eligibility answer only confuses
-        await send_html(
-            update, answer_html(answer), markup=None if answer.abstained else _buttons(), reply_to=reply_to
-        )
+    for reply in replies:
+        await send_reply(update, reply, reply_to=reply_to)
         reply_to = None
-    if offer:
-        await send_html(update, offer[0], markup=offer[1], reply_to=reply_to)
-
-
-async def _eligibility_offer(
-    update: Update, context: CampoContext, text: str
-) -> tuple[str, InlineKeyboardMarkup] | None:
-    chat = update.effective_chat
-    if chat is None or chat.type != ChatType.PRIVATE or not looks_like_eligibility_question(text):
-        return None
-    try:
-        service = await asyncio.to_thread(context.bot_data.eligibility)
-    except CampoError:
-        return None
-    if not service.rules:
-        return None
-    return eligibility_reply(service, text, context)  # type: ignore[arg-type]  # the flow only touches user_data
 
 
 async def before_every_update(update: object, context: CampoContext) -> None:
@@ -244,7 +170,7 @@ async def voice(update: Update, context: CampoContext) -> None:
     if message is None or message.voice is None:
         return
     if not settings.asr_base_url:
-        await send_html(update, "Todavía no puedo escuchar notas de voz. ¿Me escribe su pregunta, por favor?")
+        await send_html(update, render.VOICE_OFF)
         return
     from bot.asr import transcribe
 
@@ -252,7 +178,7 @@ async def voice(update: Update, context: CampoContext) -> None:
     audio = bytes(await telegram_file.download_as_bytearray())
     text = await transcribe(settings, audio)
     if not text:
-        await send_html(update, "No entendí la nota de voz. ¿Me escribe su pregunta, por favor?")
+        await send_html(update, render.VOICE_UNCLEAR)
         return
     await send_html(update, f"Entendí: «{html.escape(text)}»")
     await answer_text(update, context, text)
@@ -263,8 +189,6 @@ async def on_error(update: object, context: CampoContext) -> None:
     log.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat:
         try:
-            await context.bot.send_message(
-                update.effective_chat.id, "Perdón, algo falló de mi lado. Intente de nuevo en un momento."
-            )
+            await context.bot.send_message(update.effective_chat.id, render.APOLOGY)
         except Exception:
             log.warning("could not send the apology")

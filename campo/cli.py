@@ -161,13 +161,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     _check_llm(settings)
     _ensure_index(settings)
     if args.workers > 1:
-        uvicorn.run(
-            "assistant.api.app:app_from_env", factory=True, host=host, port=port, workers=args.workers
-        )
+        uvicorn.run("campo.server:app_from_env", factory=True, host=host, port=port, workers=args.workers)
     else:
-        from assistant.api.app import create_app
+        from campo.server import create_server_app
 
-        uvicorn.run(create_app(settings), host=host, port=port)
+        uvicorn.run(create_server_app(settings), host=host, port=port)
     return 0
 
 
