@@ -37,6 +37,7 @@ PASSAGE_FEATURES = (
     "kind_chapter",
     "program_match",
     "program_other",
+    "program_general",
     "glossary_entry",
     "answer_type",
     "expansion_overlap",
@@ -207,6 +208,11 @@ class VersionFeatures:
         return [str(c.get("component") or "") for c in self.chunks]
 
     @cached_property
+    def general(self) -> list[bool]:
+        """Chunks of documents for every program (``program: general``, e.g. the applicant's guide)."""
+        return [str(c.get("program") or "") == "general" for c in self.chunks]
+
+    @cached_property
     def entry_heads(self) -> list[frozenset[str]]:
         """For a glossary entry ('XII. PIIEX: Proyectos Integrales…'), the stems of the defined term
         and of any acronym in it; empty for other sentences."""
@@ -269,7 +275,13 @@ def passage_features(
                 if primary and primary in vf.chapter_kinds[hit.row] and primary not in chunk_kinds
                 else 0.0,
                 1.0 if query.programs and component in query.programs else 0.0,
-                1.0 if query.programs and component and component not in query.programs else 0.0,
+                1.0
+                if query.programs
+                and component
+                and component not in query.programs
+                and not vf.general[hit.row]
+                else 0.0,
+                1.0 if query.programs and vf.general[hit.row] else 0.0,
                 max((glossary_hit(query, vf.entry_heads[u]) for u in units), default=0.0),
                 answer_type_match(query, text),
                 _expansion_overlap(query, stems),

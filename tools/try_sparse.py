@@ -97,7 +97,7 @@ def main() -> int:
             ):
                 ranks.setdefault(name, []).append(_rank(scores, gold))
     print(f"{len(items)} questions ({args.split}), {len(chunks)} chunks; right article's recall:")
-    print(f"| retriever | R@1 | R@5 | R@12 |\n| --- | ---: | ---: | ---: |")
+    print("| retriever | R@1 | R@5 | R@12 |\n| --- | ---: | ---: | ---: |")
     for name, r in ranks.items():
         a = np.asarray(r)
         print(f"| {name} | {(a < 1).mean():.3f} | {(a < 5).mean():.3f} | {(a < 12).mean():.3f} |")
