@@ -337,13 +337,17 @@ class Assistant:
 
     def _rank(self, version: IndexVersion, query: Query, hits: list[Hit]) -> list[Hit]:
         model = self.models.passage
+        vf = self._features(version)
+        # A producer who names a program asks about its rules: other programs' articles leave the
+        # candidates (documents for every program stay; docs/benchmarks.md § Domain questions).
+        hits = [h for h in hits if not vf.other_program(h.row, query.programs)] or hits
         if not hits:
             return hits
         if model is None:
             for h in hits:
                 h.rank_score = h.score
             return hits
-        rows = passage_features(query, hits, self._features(version), version.sentences_of_chunk)
+        rows = passage_features(query, hits, vf, version.sentences_of_chunk)
         logits = model.score(rows[:, [PASSAGE_FEATURES.index(f) for f in model.features]])
         for h, z in zip(hits, logits, strict=True):
             h.rank_score = float(1 / (1 + math.exp(-z)))

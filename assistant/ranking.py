@@ -208,6 +208,22 @@ class VersionFeatures:
         return [str(c.get("component") or "") for c in self.chunks]
 
     @cached_property
+    def programs(self) -> list[str]:
+        return [str(c.get("program") or "") for c in self.chunks]
+
+    @cached_property
+    def program_of(self) -> dict[str, str]:
+        """component → program ('presentacion' and 'instancia-ejecutora' are both INCA Rural's)."""
+        return dict(zip(self.components, self.programs, strict=True))
+
+    def other_program(self, row: int, named: list[str]) -> bool:
+        """True when the question names components and this chunk belongs to none of their programs
+        (a document for every program, like the applicant's guide, is never 'other')."""
+        if not named or self.general[row] or not self.programs[row]:
+            return False
+        return self.programs[row] not in {self.program_of.get(c, c) for c in named}
+
+    @cached_property
     def general(self) -> list[bool]:
         """Chunks of documents for every program (``program: general``, e.g. the applicant's guide)."""
         return [str(c.get("program") or "") == "general" for c in self.chunks]
@@ -275,12 +291,7 @@ def passage_features(
                 if primary and primary in vf.chapter_kinds[hit.row] and primary not in chunk_kinds
                 else 0.0,
                 1.0 if query.programs and component in query.programs else 0.0,
-                1.0
-                if query.programs
-                and component
-                and component not in query.programs
-                and not vf.general[hit.row]
-                else 0.0,
+                1.0 if vf.other_program(hit.row, query.programs) else 0.0,
                 1.0 if query.programs and vf.general[hit.row] else 0.0,
                 max((glossary_hit(query, vf.entry_heads[u]) for u in units), default=0.0),
                 answer_type_match(query, text),
