@@ -32,6 +32,11 @@ ARTICLE_START = re.compile(
 LIST_MARKER = re.compile(
     r"^(?:[-*+•·▪◦‣–]\s+|\(?\d{1,3}[.)]\s+|[IVXLC]{1,7}[.)]\s+|\(?[a-zñA-Z]\)\s+|[a-z]\.\s+)"
 )
+# An article's opening with its title, as chunks and answer units start: "Artículo 16. Conceptos y montos
+# de apoyo. …" (group 1 is the title); bold marks of Markdown sources allowed.
+ARTICLE_TITLE = re.compile(r"^\**\s*Art[íi]culo\s+\d+\w*\.?\**\s*([^.:]{0,90})[.:]", re.I)
+# A unit that is only an article's heading ("Artículo 16. Conceptos y montos de apoyo."): not an answer.
+ARTICLE_HEADING = re.compile(r"^\**\s*Art[íi]culo\s+\d+\w*\.?\**\s+[^.:]{0,80}\.$", re.I)
 # The bullets alone (a fracción or inciso marker is part of the text; a bullet is not).
 BULLET = re.compile(r"^[-*+•·▪◦‣–]\s+")
 

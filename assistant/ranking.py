@@ -17,11 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from assistant.legal import ARTICLE_TITLE, LIST_MARKER
 from assistant.lexical import overlap
 from assistant.lexicon import Lexicon, words
+from assistant.numbers import ARTICLE_WORDS, FRACTION_WORDS, NUMBER_WORDS, ORDINAL_WORDS
 from assistant.query import Query
 from assistant.retrieval import Hit
-from assistant.text import STOPWORDS, analyze, is_heading_unit, stem
+from assistant.text import STOPWORDS, analyze, fold, is_heading_unit, stem
 
 MODEL_PATH = Path(__file__).with_name("ranker.json")
 
@@ -64,14 +66,17 @@ SENTENCE_FEATURES = (
     "dense_margin",
 )
 
-_ARTICLE_HEAD = re.compile(r"^\**\s*Art[íi]culo\s+\d+\w*\.?\**\s*([^.:]{0,90})[.:]", re.IGNORECASE)
-_MARKER = re.compile(r"^\s*(?:[-*•·▪]\s+|\d{1,3}[.)]\s+|[IVXLC]{1,6}\.\s+|[a-z]\)\s+)", re.IGNORECASE)
-_NUMBER_WORDS = (
-    r"uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|quince|veinte|treinta|cien|"
-    r"ciento|mil|millones|millón|mitad|doble|primer|primero|segundo|tercero"
+# Words that state a quantity or an order (folded): the cardinal, fraction and ordinal words of
+# assistant.numbers without the articles un/una/uno, and millions (which that module leaves to figures).
+_NUMBER_WORDS = "|".join(
+    sorted(
+        [*(set(NUMBER_WORDS) - ARTICLE_WORDS), *FRACTION_WORDS, *ORDINAL_WORDS, "millon", "millones"],
+        key=len,
+        reverse=True,
+    )
 )
 _GIVES = {
-    "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
+    "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b"),
     "date": re.compile(
         r"\b(?:1\d{3}|20\d\d)\b|\b(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
         r"octubre|noviembre|diciembre|siglo|d[ií]as? h[aá]biles|d[ií]as naturales)\b",
@@ -88,7 +93,8 @@ def answer_type_match(query: Query, sentence: str) -> float:
     if gives is None:
         return 0.0
     asked = set(query.tokens)
-    return 1.0 if any(m.group(0).lower() not in asked for m in gives.finditer(sentence)) else 0.0
+    text = fold(sentence) if query.answer_type == "number" else sentence  # number words are folded
+    return 1.0 if any(m.group(0).lower() not in asked for m in gives.finditer(text)) else 0.0
 
 
 @dataclass
@@ -148,7 +154,7 @@ class VersionFeatures:
         passage that is not an article (an introduction, a slide), its section titles'."""
         out = []
         for chunk in self.chunks:
-            match = _ARTICLE_HEAD.match(chunk["text"])
+            match = ARTICLE_TITLE.match(chunk["text"])
             if match:
                 out.append(self.lexicon.heading_kinds(match.group(1)))
                 continue
@@ -164,7 +170,7 @@ class VersionFeatures:
         out: list[set[str]] = []
         for chunk in self.chunks:
             parts = [p for p in str(chunk.get("section") or "").split(" > ") if p]
-            if not _ARTICLE_HEAD.match(chunk["text"]) or len(parts) < 2:
+            if not ARTICLE_TITLE.match(chunk["text"]) or len(parts) < 2:
                 out.append(set())
                 continue
             out.append(self.lexicon.heading_kinds(re.sub(r"^Cap[íi]tulo\s+\w+\.?", "", parts[-2])))
@@ -175,7 +181,7 @@ class VersionFeatures:
         """Stems of each chunk's article title and chapter title ('Ventanillas y fechas')."""
         out = []
         for chunk in self.chunks:
-            match = _ARTICLE_HEAD.match(chunk["text"])
+            match = ARTICLE_TITLE.match(chunk["text"])
             parts = [p for p in str(chunk.get("section") or "").split(" > ") if p][-2:]
             text = " ".join([match.group(1) if match else "", *parts])
             out.append(frozenset(stem(w) for w in words(text) if w not in STOPWORDS and not w.isdigit()))
@@ -234,7 +240,7 @@ class VersionFeatures:
         and of any acronym in it; empty for other sentences."""
         out: list[frozenset[str]] = []
         for s in self.sentences:
-            text = _MARKER.sub("", s["text"], count=1)
+            text = LIST_MARKER.sub("", s["text"].lstrip(), count=1)
             head, colon, _ = text.partition(":")
             if not colon or len(head) > 90 or not s.get("list"):
                 out.append(frozenset())

@@ -10,10 +10,11 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_SPANISH
 
+from assistant.legal import ARTICLE_HEADING, LIST_MARKER
 from assistant.normalize import fold as fold  # the one folding of the code base
 
 # Bump when the analyzer or the unit splitter changes: the next ingestion then rebuilds every document.
-ANALYZER_VERSION = 4
+ANALYZER_VERSION = 5
 
 _TOKEN = re.compile(r"[a-z0-9ñ]+")
 # Words that carry no topic in questions ("¿qué necesito para…?") beyond the stock list.
@@ -127,13 +128,10 @@ _ABBREVIATIONS = {
     "aprox",
 }
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[¿¡\"'(«A-ZÁÉÍÓÚÑ0-9])")
-_LIST_ITEM = re.compile(
-    r"^\s*(?:[-*•·▪]\s+|\d{1,3}[.)]\s+|[IVXLC]{1,6}\.\s+|[a-z]\)\s+|[a-z]\.\s+)", re.IGNORECASE
-)
 
 
 def is_list_item(line: str) -> bool:
-    return bool(_LIST_ITEM.match(line))
+    return bool(LIST_MARKER.match(line.lstrip()))
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -167,9 +165,6 @@ def split_units(text: str) -> list[tuple[str, bool]]:
         else:
             units.extend((s, False) for s in _merge_fragments(split_sentences(line)))
     return units
-
-
-ARTICLE_HEADING = re.compile(r"^\**\s*Art[íi]culo\s+\d+\w*\.?\**\s+[^.:]{0,80}\.$", re.IGNORECASE)
 
 
 def is_table_header(unit: str) -> bool:
