@@ -29,9 +29,9 @@ class Tuning:
     second_chunk_ratio: float = 0.9  # a lower passage competes only when its score is this close
     max_units: int = 4  # sentence groups in one answer
     score_gap: float = 1.0  # units further below the best are not added
-    # The best article alone only when it leads the best other article by this much (ranker probability)
-    second_article_margin: float = 0.4
-    pair_floor: float = 0.6  # … else both, when their probabilities add up to this (else abstain)
+    # The best article alone when it leads the best other article by this much (ranker probability)…
+    second_article_margin: float = 0.1
+    pair_floor: float = 0.0  # … else both, when their probabilities add up to this (else abstain)
     second_article_floor: float = 0.2  # … and the runner-up's is at least this
     # --- sentence scorer: the learned model picked the right sentence more often in cross-validation
     # but, composed into answers, lost 6 points of containment on XQuAD-es dev (it fills the budget
