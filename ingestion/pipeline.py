@@ -43,6 +43,7 @@ from assistant.versions import FORMAT, load_jsonl, read_active, read_manifest
 from ingestion.lexicon_source import lexicon_digest, lexicon_for_version
 from ingestion.publish import garbage_collect, ingestion_lock, switch_active
 from ingestion.report import IngestReport
+from ingestion.reviewed_source import ReviewedSet, reviewed_for_version, write_reviewed
 from ingestion.sample_check import sample_notes
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class _Previous:
         self.config = ""
         self.rules_hash = ""
         self.lexicon_hash = ""
+        self.reviewed_hash = ""
         self.root: Path | None = None
         if not self.version_id:
             return
@@ -138,6 +140,7 @@ class _Previous:
         self.config = manifest.get("config", "")
         self.rules_hash = manifest.get("eligibility", {}).get("hash", "")
         self.lexicon_hash = manifest.get("lexicon", {}).get("hash", "")
+        self.reviewed_hash = manifest.get("reviewed", {}).get("hash", "")
         self.documents = {d["document_id"]: d for d in manifest["documents"]}
         self.root = versions_dir(settings.index_dir) / self.version_id
         self._loaded = False
@@ -395,6 +398,7 @@ def _run(
     texts = {doc_id: (b.info, "\n".join(c["text"] for c in b.chunks)) for doc_id, b in builds.items()}
     report.notes += sample_notes(roots, texts)  # figures of sample documents: public or illustrative
     lexicon = lexicon_for_version(roots, previous.root, report)
+    reviewed = reviewed_for_version(roots, previous.root, _sections(builds), report, settings)
     changed = (
         report.added
         or report.updated
@@ -403,6 +407,7 @@ def _run(
         or not reuse_ok
         or rules.digest != previous.rules_hash
         or lexicon_digest(lexicon) != previous.lexicon_hash
+        or reviewed.digest != previous.reviewed_hash
     )
     if not changed:
         report.version = previous.version_id
@@ -414,7 +419,16 @@ def _run(
         report.notes.append("no quedó ningún documento válido; el índice activo no se modificó")
         return
     version_id = _write_version(
-        settings, builds, config, embeddings.model_id, embeddings.dim, progress, rules, lexicon
+        settings,
+        builds,
+        config,
+        embeddings.model_id,
+        embeddings.dim,
+        progress,
+        rules,
+        lexicon,
+        reviewed,
+        embeddings,
     )
     switch_active(settings, version_id, reason="ingest")
     garbage_collect(settings, report.notes)
@@ -465,6 +479,10 @@ def _eligibility_rules(source: Path | None, builds: dict[str, DocumentBuild], re
     return _Rules(items, digest)
 
 
+def _sections(builds: dict[str, DocumentBuild]) -> dict[str, tuple[dict[str, Any], list[str]]]:
+    return {d: (b.info, [c.get("section") or "" for c in b.chunks]) for d, b in builds.items()}
+
+
 def _absolute_source(settings: Settings, source_path: str) -> Path:
     path = Path(source_path)
     return path if path.is_absolute() else (settings.corpus_dir / path).resolve()
@@ -495,6 +513,8 @@ def _write_version(
     progress: ProgressFn | None,
     rules: _Rules | None = None,
     lexicon: str = "",
+    reviewed: ReviewedSet | None = None,
+    embeddings: CampoEmbeddings | None = None,
 ) -> str:
     from assistant.eligibility import export_rules
 
@@ -529,6 +549,13 @@ def _write_version(
         export_rules(rules.items, partial / RULES_DIR)
     if lexicon:
         (partial / LEXICON_FILE).write_text(lexicon, encoding="utf-8")
+    reviewed = reviewed or ReviewedSet()
+    write_reviewed(
+        partial,
+        reviewed,
+        embeddings,
+        versions_dir(settings.index_dir) / (read_active(settings.index_dir) or "-"),
+    )
     if progress:
         progress("escribiendo el índice vectorial", 0, len(chunks))
     collection = VersionCollection(make_client(settings), version_id, None, create=True)
@@ -548,6 +575,7 @@ def _write_version(
         "sentences": len(sentences),
         "eligibility": {"hash": rules.digest, "components": [r.component for r in rules.items]},
         "lexicon": {"hash": lexicon_digest(lexicon)},
+        "reviewed": {"hash": reviewed.digest, "entries": [e.id for e in reviewed.entries]},
     }
     (partial / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
     for path in partial.rglob("*"):
@@ -583,8 +611,17 @@ def remove_documents(settings: Settings, document_ids: list[str]) -> IngestRepor
             model_id = json.loads(previous.config or "{}").get("model", "")
             rules = _eligibility_rules(_rules_source(set(), previous), keep, report)
             lexicon = lexicon_for_version(set(), previous.root, report)
+            reviewed = reviewed_for_version(set(), previous.root, _sections(keep), report, settings)
             version_id = _write_version(
-                settings, keep, previous.config, model_id, first.vectors.shape[1], None, rules, lexicon
+                settings,
+                keep,
+                previous.config,
+                model_id,
+                first.vectors.shape[1],
+                None,
+                rules,
+                lexicon,
+                reviewed,
             )
             switch_active(settings, version_id, reason="remove " + ",".join(report.removed))
             garbage_collect(settings, report.notes)
