@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
-from urllib.parse import quote
 import pytest
 import yaml
 
