@@ -152,6 +152,12 @@ class Settings(BaseSettings):
         description="Answers with a confidence below this also go to the review queue as 'low_confidence' "
         "(0 = only abstentions and 👎). See docs/review.md for the figures to choose it.",
     )
+    review_notify_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How often the Telegram bot looks for published answers to send to chats that "
+        "asked «🔔 Avísame».",
+    )
     review_answer_max_chars: int = Field(
         1500, ge=100, le=4000, description="Longest reviewed answer staff may publish (characters)."
     )
