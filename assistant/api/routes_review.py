@@ -58,6 +58,7 @@ def _item(assistant: Any, item_id: str) -> dict[str, Any]:
 @router.get("", response_model=ReviewListResponse, summary="Cola de revisión", responses=_errors)
 def list_items(
     assistant: AssistantDep,
+    settings: SettingsDep,
     status: Literal["pending", "answered", "dismissed"] = "pending",
     order: Literal["newest", "count"] = "newest",
     offset: int = Query(0, ge=0, le=100_000),
@@ -65,7 +66,12 @@ def list_items(
 ) -> dict[str, Any]:
     """Questions waiting for staff (near-duplicates grouped, with their count), newest or most asked first."""
     items, total = assistant.review.queue.items(status, order=order, offset=offset, limit=limit)
-    return {"items": [public_item(i) for i in items], "total": total, "stats": _stats(assistant)}
+    return {
+        "items": [public_item(i) for i in items],
+        "total": total,
+        "stats": _stats(assistant),
+        "answer_max_chars": settings.review_answer_max_chars,
+    }
 
 
 def _stats(assistant: Any) -> dict[str, Any]:

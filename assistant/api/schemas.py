@@ -167,6 +167,7 @@ class ReviewListResponse(BaseModel):
     items: list[ReviewItemOut]
     total: int
     stats: dict[str, Any]
+    answer_max_chars: int = Field(description="Longest answer staff may publish (characters).")
 
 
 class ReviewPublishResponse(BaseModel):
