@@ -40,6 +40,12 @@ class ReviewedSet:
 
     entries: list[ReviewedEntry] = field(default_factory=list)
     digest: str = ""
+    embeddings: Any = None  # None: the vectors are copied from the active version
+
+
+def sections_of(builds: dict[str, Any]) -> dict[str, tuple[dict[str, Any], list[str]]]:
+    """Each document build's record and its chunks' sections (what reviewed answers may cite)."""
+    return {d: (b.info, [c.get("section") or "" for c in b.chunks]) for d, b in builds.items()}
 
 
 def reviewed_for_version(
@@ -48,6 +54,7 @@ def reviewed_for_version(
     documents: dict[str, tuple[dict[str, Any], list[str]]],
     report: IngestReport,
     settings: Settings,
+    embeddings: Any = None,
 ) -> ReviewedSet:
     """``documents``: id → (document record, its chunks' sections) of the version being built."""
     entries: list[ReviewedEntry] = []
@@ -75,19 +82,23 @@ def reviewed_for_version(
     keep, notes = servable(valid, {doc_id: info for doc_id, (info, _) in documents.items()})
     report.notes.extend(notes)
     dumps = sorted(e.model_dump_json() for e in keep)
-    return ReviewedSet(keep, hashlib.sha256("\n".join(dumps).encode()).hexdigest() if keep else "")
+    return ReviewedSet(
+        keep, hashlib.sha256("\n".join(dumps).encode()).hexdigest() if keep else "", embeddings
+    )
 
 
-def write_reviewed(root: Path, reviewed: ReviewedSet, embeddings: Any, previous_root: Path) -> None:
+def write_reviewed(root: Path, reviewed: ReviewedSet, index_dir: Path) -> None:
     """Embed every question and variant (e5 ``query:`` on both sides) and store them in the version.
     Without ``embeddings`` (a version built from the previous one's rows) the vectors are copied."""
     if not reviewed.entries:
         return
+    embeddings = reviewed.embeddings
     old: dict[str, np.ndarray] = {}
     if embeddings is None:
         from assistant.reviewed import ReviewedAnswers
+        from assistant.versions import read_active
 
-        held = ReviewedAnswers(previous_root.parent.parent, None, 1.0).of_version(previous_root.name)
+        held = ReviewedAnswers(index_dir, None, 1.0).of_version(read_active(index_dir) or "-")
         for row, owner in enumerate(held.owners):
             key = f"{held.entries[owner].id}\n{row - held.owners.index(owner)}"
             old[key] = held.vectors[row]
