@@ -131,7 +131,7 @@ class Settings(BaseSettings):
 
     # --- Review loop (docs/review.md) --------------------------------------------------------
     review_match_threshold: float = Field(
-        0.93,
+        0.92,
         ge=0.5,
         le=1.0,
         description="Cosine similarity (e5, question to question) above which a question is answered from "
@@ -139,7 +139,7 @@ class Settings(BaseSettings):
         "questions match an unrelated reviewed answer (docs/review.md).",
     )
     review_group_threshold: float = Field(
-        0.93,
+        0.92,
         ge=0.5,
         le=1.0,
         description="Similarity (e5 cosine or shared words) above which a new question joins a pending "

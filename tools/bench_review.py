@@ -59,6 +59,7 @@ def publish(assistant: Assistant, settings: Settings, groups: list[dict[str, Any
     queue = assistant.review.queue
     item_of_group: list[str] = []
     items_per_group = []
+    every_item: set[str] = set()
     for group in groups:
         ids = set()
         for q in group["asked"]:
@@ -68,6 +69,7 @@ def publish(assistant: Assistant, settings: Settings, groups: list[dict[str, Any
                 item = assistant.review.downvoted(q, answer.text, "bench")
             ids.add(item)
         items_per_group.append(len(ids))
+        every_item |= {i for i in ids if i}
         item_of_group.append(sorted(i for i in ids if i)[0])
     documents = assistant.review.documents()
     for group, item_id in zip(groups, item_of_group, strict=True):
@@ -89,7 +91,7 @@ def publish(assistant: Assistant, settings: Settings, groups: list[dict[str, Any
     return {
         "groups": len(groups),
         "asked_questions": sum(len(g["asked"]) for g in groups),
-        "review_items": len(set(item_of_group)),
+        "review_items": len(every_item),
         "items_per_group": items_per_group,
         "published_version": report.version,
         "publish_failures": report.failed,
