@@ -312,7 +312,7 @@ class RedisReviewQueue(ReviewQueue):
 
     Changes are made under the lock ``<prefix>review:lock`` (expires by itself if its holder dies) and
     written in one ``MULTI``/``EXEC``. Unlike conversations, the queue is not optional: if Redis cannot
-    be reached the error reaches the caller (the HTTP route answers 503; a channel logs it)."""
+    be reached the error reaches the caller (the review routes fail; a channel logs it and still answers)."""
 
     def __init__(self, client: Any, *, prefix: str = "campo:", **knobs: Any) -> None:
         super().__init__(**knobs)
