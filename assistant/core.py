@@ -17,6 +17,7 @@ from assistant.models import Answer, Citation, CoreStatus, DocumentInfo, Filters
 from assistant.query import Query, analyze_question
 from assistant.ranking import PASSAGE_FEATURES, RankerModels, VersionFeatures, passage_features
 from assistant.retrieval import Hit, HybridRetriever, Retrieval
+from assistant.review import ReviewDesk
 from assistant.sessions import SessionStore, Turn, make_session_store
 from assistant.settings import Settings
 from assistant.text import analyze, fold
@@ -111,6 +112,7 @@ class Assistant:
         self.llm = llm
         self._eligibility: tuple[str, EligibilityService] | None = None
         self._eligibility_lock = threading.Lock()
+        self.review = ReviewDesk(settings, self.embeddings, self.versions)  # the staff's review loop
 
     # --- questions ------------------------------------------------------------------------
     def ask(
@@ -127,6 +129,9 @@ class Assistant:
         history = self.sessions.history(session_id) if session_id else []
         resolved = self.resolve_follow_up(question, history)
         version = self.versions.current()
+        reviewed = self.review.match(version, question)
+        if reviewed is not None:
+            return self._reviewed(reviewed, question, resolved, session_id)
         query, retrieval, hits = self._find(version, resolved, None, filters)
         evidence = evidence_score(retrieval, self.tuning)
         threshold = self.tuning.abstain_threshold
@@ -162,6 +167,18 @@ class Assistant:
             evidence,
             (time.perf_counter() - started) * 1000,
         )
+        return answer
+
+    def _reviewed(self, answer: Answer, question: str, resolved: str, session_id: str | None) -> Answer:
+        """A reviewed answer of the program's staff, remembered in the conversation like any other."""
+        answer.query_used = resolved
+        if session_id:
+            citations = [c.model_dump() for c in answer.citations[:1]]
+            turn = Turn(
+                question=question, query=resolved, answer=answer.text, abstained=False, citations=citations
+            )
+            self.sessions.append(session_id, turn)
+        log.info("ask version=%s reviewed=true", answer.index_version)
         return answer
 
     def _compose(

@@ -5,7 +5,8 @@ Under ``<data_dir>/index``::
     ACTIVE                      {"version": "<id>", "switched_at": ...}  (replaced atomically)
     history.jsonl               one line per switch (ingest / rollback)
     versions/<id>/              a complete version: manifest.json, chunks.jsonl, vectors.npy,
-                                sentences.jsonl, sentence_vectors.npy, bm25/, eligibility/
+                                sentences.jsonl, sentence_vectors.npy, bm25/, eligibility/,
+                                reviewed.jsonl, reviewed_vectors.npy
     versions/.<id>.partial/     a version being written (ignored by readers, removed by the next run)
     chroma/                     embedded Chroma; one collection per version ("campo-<id>")
 
@@ -30,6 +31,8 @@ SENTENCES = "sentences.jsonl"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 BM25_DIR = "bm25"
 RULES_DIR = "eligibility"  # eligibility rules files of a version (corpus/eligibility/ at ingestion)
+REVIEWED_ENTRIES = "reviewed.jsonl"  # servable reviewed answers (corpus/reviewed-answers.yaml at ingestion)
+REVIEWED_VECTORS = "reviewed_vectors.npy"  # one e5 vector per reviewed question and variant
 
 PARTIAL_GLOB = ".*.partial"
 

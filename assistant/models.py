@@ -54,7 +54,8 @@ class Answer(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     citations: list[Citation] = Field(default_factory=list)
     index_version: str | None = None
-    answerer: str = Field("extractive", description="'extractive' or 'llm'.")
+    answerer: str = Field("extractive", description="'extractive', 'llm' or 'reviewed'.")
+    reviewed: bool = Field(False, description="Answered from a reviewed answer of the program's staff.")
     query_used: str = Field("", description="The retrieval query after follow-up resolution.")
 
 

@@ -129,6 +129,39 @@ class Settings(BaseSettings):
         1000, ge=20, description="Longer questions are refused with a clear message."
     )
 
+    # --- Review loop (docs/review.md) --------------------------------------------------------
+    review_match_threshold: float = Field(
+        0.92,
+        ge=0.5,
+        le=1.0,
+        description="Cosine similarity (e5, question to question) above which a question is answered from "
+        "a reviewed answer. Calibrated by tools/bench_review.py: at most 1 % of the domain evaluation "
+        "questions match an unrelated reviewed answer (docs/review.md).",
+    )
+    review_group_threshold: float = Field(
+        0.92,
+        ge=0.5,
+        le=1.0,
+        description="Similarity (e5 cosine or shared words) above which a new question joins a pending "
+        "review item instead of opening one.",
+    )
+    review_low_confidence: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Answers with a confidence below this also go to the review queue as 'low_confidence' "
+        "(0 = only abstentions and 👎). See docs/review.md for the figures to choose it.",
+    )
+    review_notify_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How often the Telegram bot looks for published answers to send to chats that "
+        "asked «🔔 Avísame».",
+    )
+    review_answer_max_chars: int = Field(
+        1500, ge=100, le=4000, description="Longest reviewed answer staff may publish (characters)."
+    )
+
     # --- Shared state (sessions, rate limits, feedback) -------------------------------------
     state_backend: Literal["sqlite", "redis"] = Field(
         "sqlite",

@@ -83,6 +83,7 @@ def build_application(
     app.add_handler(CommandHandler("fuente", handlers.source))
     app.add_handler(CallbackQueryHandler(handlers.source, pattern=r"^src$"))
     app.add_handler(CallbackQueryHandler(handlers.feedback, pattern=r"^fb:[+-]1$"))
+    app.add_handler(CallbackQueryHandler(handlers.notify_me, pattern=r"^notify:[0-9a-f]{1,32}$"))
     app.add_handler(MessageHandler(filters.VOICE, handlers.voice))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.question))
     app.add_handler(
@@ -98,6 +99,9 @@ def build_application(
         )
     )
     app.add_error_handler(handlers.on_error)
+    if app.job_queue is not None:  # python-telegram-bot[job-queue]
+        interval = settings.review_notify_seconds
+        app.job_queue.run_repeating(handlers.send_reviewed_answers, interval=interval, first=interval)
     return app
 
 

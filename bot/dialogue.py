@@ -19,7 +19,18 @@ from assistant.models import Filters
 from assistant.settings import Settings
 from assistant.state import FeedbackRecorder, RateLimit
 from bot import eligibility_dialogue as check
-from bot.render import NO_SOURCE, RATE_LIMITED, Action, Reply, answer_reply, e, source_markup
+from bot.render import (
+    NO_SOURCE,
+    NOTIFY_GONE,
+    NOTIFY_OK,
+    RATE_LIMITED,
+    Action,
+    Reply,
+    answer_reply,
+    e,
+    reviewed_notice_markup,
+    source_markup,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +47,11 @@ class Dialogue:
         feedback: FeedbackRecorder,
         rate_limiter: RateLimit,
         eligibility: Callable[[], EligibilityService],
+        channel: str = "telegram",
+        notify: bool = True,
     ) -> None:
         self.assistant, self.settings = assistant, settings
+        self.channel, self.notify = channel, notify  # notify: offer "🔔 tell me" on abstentions
         self.feedback, self.rate_limiter, self.eligibility = feedback, rate_limiter, eligibility
 
     def limited(self, user: str) -> Reply | None:
@@ -65,12 +79,13 @@ class Dialogue:
             return [Reply(e(exc.user_message))]
         if answer.abstained:
             self.feedback.record(chat, "abstained", question, answer.text, index_version=answer.index_version)
+        review_item = self.assistant.review.observe(question, answer, self.channel)
         offer = None
         if eligibility_data is not None and clock is not None:
             offer = self.eligibility_offer(question, eligibility_data, clock)
         replies = []
         if not (answer.abstained and offer):  # "not in the rules" next to an eligibility answer only confuses
-            replies.append(answer_reply(answer))
+            replies.append(answer_reply(answer, review_item if self.notify else None))
         if offer:
             replies.append(offer)
         return replies
@@ -100,6 +115,26 @@ class Dialogue:
         turn = self.assistant.last_turn(session)
         if turn is not None:
             self.feedback.record(chat, "vote", turn.question, turn.answer, vote=vote)
+            if vote < 0:
+                self.assistant.review.downvoted(turn.question, turn.answer, self.channel, turn.citations)
+
+    def subscribe(self, item_id: str, chat: int | str) -> Reply:
+        """ "🔔 Avísame": store this chat's consent to be sent the staff's answer to the item."""
+        ok = self.assistant.review.queue.subscribe(item_id, self.channel, str(chat))
+        return Reply(NOTIFY_OK if ok else NOTIFY_GONE)
+
+    def due_notifications(self) -> list[tuple[str, str, Reply]]:
+        """(item id, chat, message) for every chat that asked to be told and whose answer is now served."""
+        review = self.assistant.review
+        out = []
+        for item_id, chat, entry_id in review.queue.due_notifications(self.channel, review.published):
+            text = review.entry_text(entry_id)
+            if text:
+                out.append((item_id, chat, Reply(reviewed_notice_markup(text))))
+        return out
+
+    def notified(self, item_id: str, chat: str) -> None:
+        self.assistant.review.queue.mark_notified(item_id, self.channel, chat)
 
     def programs(self) -> Reply:
         """The documents the index holds, with program and fiscal year."""

@@ -10,7 +10,8 @@ import logging
 import time
 
 from telegram import Update
-from telegram.constants import ChatAction, ChatType
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import TelegramError
 
 from assistant.errors import CampoError
 from bot import render
@@ -83,6 +84,31 @@ async def feedback(update: Update, context: CampoContext) -> None:
     chat_id = update.effective_chat.id if update.effective_chat else 0
     await asyncio.to_thread(context.bot_data.dialogue.vote, session_id(update), chat_id, vote)
     await query.answer(render.THANKS)
+
+
+async def notify_me(update: Update, context: CampoContext) -> None:
+    """🔔 under an abstention: store the chat's consent to be sent the staff's answer."""
+    query = update.callback_query
+    if query is None or query.data is None or update.effective_chat is None:
+        return
+    item_id = query.data.removeprefix(render.NOTIFY_PREFIX)
+    reply = await asyncio.to_thread(context.bot_data.dialogue.subscribe, item_id, update.effective_chat.id)
+    await query.answer()
+    await send_reply(update, reply)
+
+
+async def send_reviewed_answers(context: CampoContext) -> None:
+    """Job queue, every CAMPO_REVIEW_NOTIFY_SECONDS: send each published reviewed answer to the chats that
+    asked for it (and only to them); a chat is marked told once Telegram accepted the message."""
+    dialogue = context.bot_data.dialogue
+    for item_id, chat, reply in await asyncio.to_thread(dialogue.due_notifications):
+        try:
+            for part in render.split_message(reply.text):
+                await context.bot.send_message(int(chat), part, parse_mode=ParseMode.HTML)
+        except TelegramError as exc:  # blocked the bot, chat gone: try again next round, log it
+            log.warning("reviewed answer not sent to a chat: %s", type(exc).__name__)
+            continue
+        await asyncio.to_thread(dialogue.notified, item_id, chat)
 
 
 async def question(update: Update, context: CampoContext) -> None:

@@ -21,6 +21,10 @@ MESSAGE_LIMIT = 4096  # Telegram's and WhatsApp's longest text message
 SOURCE = "src"
 VOTE_UP = "fb:+1"
 VOTE_DOWN = "fb:-1"
+NOTIFY_PREFIX = "notify:"  # + the review item's id: "tell me when staff answer"
+NOTIFY_TITLE = "🔔 Avísame cuando tengan la respuesta"
+NOTIFY_OK = "Listo. Cuando el personal del programa responda su pregunta, se lo envío por aquí."
+NOTIFY_GONE = "Esa pregunta ya no está en revisión. Si quiere, escríbamela de nuevo."
 
 EXAMPLES = [
     "¿Qué papeles necesito para Cadenas de Valor?",
@@ -104,9 +108,20 @@ def answer_actions(show_feedback: bool = True) -> tuple[Action, ...]:
     return tuple(actions)
 
 
-def answer_reply(answer: Answer) -> Reply:
-    """An answer with its buttons; an abstention has none (nothing to show, nothing to vote on)."""
-    return Reply(answer_markup(answer), () if answer.abstained else answer_actions())
+def answer_reply(answer: Answer, review_item: str | None = None) -> Reply:
+    """An answer with its buttons; an abstention has none (nothing to show, nothing to vote on), except
+    "🔔 tell me" when its question went to the staff's review queue (``review_item``)."""
+    if answer.abstained:
+        notify = (
+            (Action(NOTIFY_PREFIX + review_item, NOTIFY_TITLE, short="🔔 Avísame"),) if review_item else ()
+        )
+        return Reply(answer_markup(answer), notify)
+    return Reply(answer_markup(answer), answer_actions())
+
+
+def reviewed_notice_markup(text: str) -> str:
+    """The message sent to a chat that asked to be told: the reviewed answer, escaped."""
+    return "<b>🔔 Ya tenemos respuesta a su pregunta.</b>\n\n" + e(text)
 
 
 def source_markup(citation: dict[str, object]) -> str:

@@ -122,8 +122,9 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     assistant = _make_assistant(settings)
     session = f"console-{uuid.uuid4().hex[:12]}"
     print("Campo — pregunte sobre las reglas de los programas. Escriba /nueva para empezar de nuevo,")
-    print("/fuente para ver el texto completo de la última fuente y /salir para terminar.")
-    last = None
+    print("/fuente para ver el texto completo de la última fuente, /mal si la respuesta no le sirvió")
+    print("(la revisa el personal del programa) y /salir para terminar.")
+    last, asked = None, ""
     while True:
         try:
             line = input("\n> ").strip()
@@ -145,11 +146,17 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
                 else "Todavía no hay una fuente que mostrar."
             )
             continue
+        if line == "/mal":
+            if last is not None:
+                assistant.review.downvoted(asked, last.text, "cli", [c.model_dump() for c in last.citations])
+                print("Gracias: la pregunta pasa a revisión del personal del programa.")
+            continue
         try:
-            last = assistant.ask(line, session_id=session)
+            last, asked = assistant.ask(line, session_id=session), line
         except CampoError as exc:
             print(exc.user_message)
             continue
+        assistant.review.observe(line, last, "cli")
         _print_answer(last)
 
 

@@ -43,6 +43,8 @@ from assistant.versions import FORMAT, load_jsonl, read_active, read_manifest
 from ingestion.lexicon_source import lexicon_digest, lexicon_for_version
 from ingestion.publish import garbage_collect, ingestion_lock, switch_active
 from ingestion.report import IngestReport
+from ingestion.reviewed_source import ReviewedSet, reviewed_for_version, sections_of, write_reviewed
+from ingestion.rules_source import Rules, eligibility_rules, rules_source
 from ingestion.sample_check import sample_notes
 
 log = logging.getLogger(__name__)
@@ -126,6 +128,7 @@ class _Previous:
         self.config = ""
         self.rules_hash = ""
         self.lexicon_hash = ""
+        self.reviewed_hash = ""
         self.root: Path | None = None
         if not self.version_id:
             return
@@ -138,6 +141,7 @@ class _Previous:
         self.config = manifest.get("config", "")
         self.rules_hash = manifest.get("eligibility", {}).get("hash", "")
         self.lexicon_hash = manifest.get("lexicon", {}).get("hash", "")
+        self.reviewed_hash = manifest.get("reviewed", {}).get("hash", "")
         self.documents = {d["document_id"]: d for d in manifest["documents"]}
         self.root = versions_dir(settings.index_dir) / self.version_id
         self._loaded = False
@@ -391,10 +395,11 @@ def _run(
         else:
             report.removed.append(doc_id)
             report.notes.append(f"{doc_id}: su archivo ya no existe y la configuración cambió")
-    rules = _eligibility_rules(_rules_source(roots, previous), builds, report)
+    rules = eligibility_rules(rules_source(roots, previous), builds, report)
     texts = {doc_id: (b.info, "\n".join(c["text"] for c in b.chunks)) for doc_id, b in builds.items()}
     report.notes += sample_notes(roots, texts)  # figures of sample documents: public or illustrative
     lexicon = lexicon_for_version(roots, previous.root, report)
+    reviewed = reviewed_for_version(roots, previous.root, sections_of(builds), report, settings, embeddings)
     changed = (
         report.added
         or report.updated
@@ -403,6 +408,7 @@ def _run(
         or not reuse_ok
         or rules.digest != previous.rules_hash
         or lexicon_digest(lexicon) != previous.lexicon_hash
+        or reviewed.digest != previous.reviewed_hash
     )
     if not changed:
         report.version = previous.version_id
@@ -414,7 +420,7 @@ def _run(
         report.notes.append("no quedó ningún documento válido; el índice activo no se modificó")
         return
     version_id = _write_version(
-        settings, builds, config, embeddings.model_id, embeddings.dim, progress, rules, lexicon
+        settings, builds, config, embeddings.model_id, embeddings.dim, progress, rules, lexicon, reviewed
     )
     switch_active(settings, version_id, reason="ingest")
     garbage_collect(settings, report.notes)
@@ -422,47 +428,6 @@ def _run(
     report.switched = True
     report.total_documents = len(builds)
     report.total_chunks = sum(len(b.chunks) for b in builds.values())
-
-
-@dataclass
-class _Rules:
-    """Validated eligibility rules for a new version, and a digest that changes when they do."""
-
-    items: list[Any] = field(default_factory=list)
-    digest: str = ""
-
-
-def _rules_source(roots: set[Path], previous: _Previous) -> Path | None:
-    """``<folder>/eligibility/`` of a scanned folder; else the active version's rules (kept)."""
-    for root in sorted(roots):
-        if (root / RULES_DIR).is_dir():
-            return root / RULES_DIR
-    if previous.root is not None and (previous.root / RULES_DIR).is_dir():
-        return previous.root / RULES_DIR
-    return None
-
-
-def _eligibility_rules(source: Path | None, builds: dict[str, DocumentBuild], report: IngestReport) -> _Rules:
-    """Load the rules files, validate them (schema, then every citation against the documents of
-    the new version) and keep only the valid ones; each broken file is reported with its field."""
-    from assistant.eligibility import drop_invalid, load_rules_dir, validate_citations
-
-    if source is None:
-        return _Rules()
-    items, errors = load_rules_dir(source)
-    texts = {doc_id: "\n".join(c["text"] for c in build.chunks) for doc_id, build in builds.items()}
-    errors = [*errors, *validate_citations(items, texts)]
-    for error in errors:
-        report.fail(
-            str(source / error.file), f"reglas de elegibilidad: {error.field or '(archivo)'}: {error.reason}"
-        )
-    items = drop_invalid(items, errors)
-    dumps = sorted(
-        json.dumps(item.model_dump(mode="json", exclude={"file"}), sort_keys=True, ensure_ascii=False)
-        for item in items
-    )
-    digest = hashlib.sha256("\n".join(dumps).encode()).hexdigest() if items else ""
-    return _Rules(items, digest)
 
 
 def _absolute_source(settings: Settings, source_path: str) -> Path:
@@ -493,8 +458,9 @@ def _write_version(
     model_id: str,
     dim: int,
     progress: ProgressFn | None,
-    rules: _Rules | None = None,
+    rules: Rules | None = None,
     lexicon: str = "",
+    reviewed: ReviewedSet | None = None,
 ) -> str:
     from assistant.eligibility import export_rules
 
@@ -524,11 +490,13 @@ def _write_version(
     np.save(partial / VECTORS, chunk_matrix)
     np.save(partial / SENTENCE_VECTORS, sentence_matrix)
     LexicalIndex.build([lexical_text(c) for c in chunks]).save(partial / BM25_DIR)
-    rules = rules or _Rules()
+    rules = rules or Rules()
     if rules.items:
         export_rules(rules.items, partial / RULES_DIR)
     if lexicon:
         (partial / LEXICON_FILE).write_text(lexicon, encoding="utf-8")
+    reviewed = reviewed or ReviewedSet()
+    write_reviewed(partial, reviewed, settings.index_dir)
     if progress:
         progress("escribiendo el índice vectorial", 0, len(chunks))
     collection = VersionCollection(make_client(settings), version_id, None, create=True)
@@ -548,6 +516,7 @@ def _write_version(
         "sentences": len(sentences),
         "eligibility": {"hash": rules.digest, "components": [r.component for r in rules.items]},
         "lexicon": {"hash": lexicon_digest(lexicon)},
+        "reviewed": {"hash": reviewed.digest, "entries": [e.id for e in reviewed.entries]},
     }
     (partial / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
     for path in partial.rglob("*"):
@@ -581,10 +550,19 @@ def remove_documents(settings: Settings, document_ids: list[str]) -> IngestRepor
         if report.removed and keep:
             first = next(iter(keep.values()))
             model_id = json.loads(previous.config or "{}").get("model", "")
-            rules = _eligibility_rules(_rules_source(set(), previous), keep, report)
+            rules = eligibility_rules(rules_source(set(), previous), keep, report)
             lexicon = lexicon_for_version(set(), previous.root, report)
+            reviewed = reviewed_for_version(set(), previous.root, sections_of(keep), report, settings)
             version_id = _write_version(
-                settings, keep, previous.config, model_id, first.vectors.shape[1], None, rules, lexicon
+                settings,
+                keep,
+                previous.config,
+                model_id,
+                first.vectors.shape[1],
+                None,
+                rules,
+                lexicon,
+                reviewed,
             )
             switch_active(settings, version_id, reason="remove " + ",".join(report.removed))
             garbage_collect(settings, report.notes)

@@ -129,7 +129,8 @@ async def test_abstention_is_stored_for_staff_with_personal_data_redacted(
 ) -> None:
     sent = await bot.say("receta de tamales oaxaqueños, mi curp es GOMJ850101HDFRRN09")
     assert "No lo encontré" in sent["text"]
-    assert "reply_markup" not in sent or not sent["reply_markup"]
+    buttons = [b for row in sent["reply_markup"]["inline_keyboard"] for b in row]  # only "🔔 tell me"
+    assert [b["text"] for b in buttons] == ["🔔 Avísame cuando tengan la respuesta"]
     rows = bot.store.rows()
     assert rows[-1]["kind"] == "abstained" and "[CURP]" in rows[-1]["question"]
     assert "GOMJ850101HDFRRN09" not in rows[-1]["question"]

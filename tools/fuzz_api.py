@@ -37,6 +37,11 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 ADMIN_TOKEN = "fuzz-admin-token-" + "x" * 24
 ADMIN_PREFIX = "/v1/admin"
+ADMIN_PREFIXES = (ADMIN_PREFIX, "/v1/review")  # routes that need the admin bearer token
+
+
+def needs_token(path_or_label: str) -> bool:
+    return any(p in path_or_label for p in ADMIN_PREFIXES)
 
 
 @dataclass
@@ -180,7 +185,7 @@ def fuzz(
     for result in schema.get_all_operations():
         operation = result.ok()
         label = operation.label
-        is_admin = operation.path.startswith(ADMIN_PREFIX)
+        is_admin = needs_token(operation.path)
         variants = [("token", {"Authorization": f"Bearer {admin_token}"})] if is_admin else [("", {})]
         if is_admin:
             variants.append(("no-token", {}))

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 
-from assistant.api import routes_admin, routes_catalog, routes_health, routes_query
+from assistant.api import routes_admin, routes_catalog, routes_health, routes_query, routes_review
 from assistant.api.deps import staff_access
 from assistant.api.errors import install_error_handlers
 from assistant.api.guard import RequestGuard
@@ -69,10 +69,12 @@ def create_app(settings: Settings, assistant: Assistant | None = None, *, embedd
     app.include_router(routes_health.router)
     app.include_router(routes_query.router)
     app.include_router(routes_catalog.router)
+    app.include_router(routes_review.feedback_router)
     core = app.state.assistant
     app.include_router(eligibility_router(core.eligibility), dependencies=[Depends(staff_access)])
     if settings.admin_token.get_secret_value():
         app.include_router(routes_admin.router)
+        app.include_router(routes_review.router)
     else:
         log.info("CAMPO_ADMIN_TOKEN not set: admin routes are not mounted")
 

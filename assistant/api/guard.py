@@ -15,6 +15,7 @@ from assistant.api.errors import error_response
 from assistant.settings import Settings
 
 ADMIN_PREFIX = "/v1/admin"
+ADMIN_PREFIXES = (ADMIN_PREFIX, "/v1/review")  # the staff's review routes need the admin token too
 TOO_LARGE = "La solicitud es demasiado grande."
 
 
@@ -38,7 +39,7 @@ class RequestGuard:
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         path: str = scope.get("path", "")
-        admin_path = path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+        admin_path = any(path == p or path.startswith(p + "/") for p in ADMIN_PREFIXES)
         if (
             admin_path
             and self.settings.admin_token.get_secret_value()

@@ -35,5 +35,8 @@ def readyz(assistant: AssistantDep, settings: SettingsDep) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Métricas Prometheus", response_class=Response)
-def metrics(request: Request) -> Response:
+def metrics(request: Request, assistant: AssistantDep) -> Response:
+    stats = assistant.review.queue.stats()
+    stats["served_reviewed"], stats["served_total"] = assistant.review.served_share()
+    request.app.state.metrics.update_review(stats)
     return Response(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")

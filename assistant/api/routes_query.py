@@ -31,12 +31,14 @@ def ask(body: AskRequest, assistant: AssistantDep, request: Request) -> AskRespo
         body.question, session_id=body.session_id, filters=body.filters, max_chars=body.max_chars
     )
     request.app.state.metrics.answers.labels(abstained=str(answer.abstained).lower()).inc()
+    assistant.review.observe(body.question, answer, "http")
     return AskResponse(
         answer=answer.text,
         abstained=answer.abstained,
         confidence=answer.confidence,
         citations=[CitationOut.of(c) for c in answer.citations],
         index_version=answer.index_version,
+        reviewed=answer.reviewed,
     )
 
 

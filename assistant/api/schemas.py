@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -40,6 +41,7 @@ class AskResponse(BaseModel):
     confidence: float
     citations: list[CitationOut]
     index_version: str | None
+    reviewed: bool = Field(False, description="Answered from a reviewed answer of the program's staff.")
 
     model_config = {
         "json_schema_extra": {
@@ -60,6 +62,7 @@ class AskResponse(BaseModel):
                         }
                     ],
                     "index_version": "20261124T234205760570-d0f7",
+                    "reviewed": False,
                 }
             ]
         }
@@ -124,3 +127,64 @@ class ErrorResponse(BaseModel):
 class UploadResponse(BaseModel):
     stored: list[str] = Field(description="File names added to the corpus.")
     job: JobResponse | None = Field(None, description="The re-ingest job (absent with ingest=false).")
+
+
+class ReviewCitationIn(BaseModel):
+    document_id: str = Field(min_length=1, max_length=200, examples=["reglas-cadenas-valor-2014"])
+    section: str = Field("", max_length=300, examples=["Artículo 8"])
+
+
+class ReviewAnswerRequest(BaseModel):
+    answer: str = Field(description="The reviewed answer, plain text (limit: CAMPO_REVIEW_ANSWER_MAX_CHARS).")
+    citations: list[ReviewCitationIn] = Field(min_length=1, max_length=5)
+    question_variants: list[str] = Field(default_factory=list, max_length=20)
+    fiscal_year: int | None = Field(None, ge=1990, le=2100, description="Default: the cited rules' year.")
+    expires: dt.date | None = Field(None, description="Stop serving it after this date.")
+
+
+class ReviewDismissRequest(BaseModel):
+    reason: str = Field("", max_length=300, examples=["fuera de los programas"])
+
+
+class ReviewItemOut(BaseModel):
+    id: str
+    question: str
+    reason: str
+    channel: str
+    created_at: str
+    updated_at: str = ""
+    count: int
+    answer: str
+    citations: list[dict[str, Any]]
+    status: str
+    reasons: dict[str, int] = Field(default_factory=dict)
+    channels: dict[str, int] = Field(default_factory=dict)
+    subscribers: int = 0
+    review: dict[str, Any] | None = None
+
+
+class ReviewListResponse(BaseModel):
+    items: list[ReviewItemOut]
+    total: int
+    stats: dict[str, Any]
+    answer_max_chars: int = Field(description="Longest answer staff may publish (characters).")
+
+
+class ReviewPublishResponse(BaseModel):
+    item_id: str
+    entry_id: str
+    job_id: str = Field(description="Follow it at GET /v1/admin/jobs/{job_id}.")
+    job: JobResponse
+
+
+class FeedbackRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=4000)
+    answer: str = Field("", max_length=8000)
+    vote: Literal[-1, 1]
+    citations: list[CitationOut] = Field(default_factory=list, max_length=10)
+    channel: Literal["http", "staff", "cli"] = "http"
+
+
+class FeedbackResponse(BaseModel):
+    recorded: bool
+    review_item: str | None = None

@@ -63,6 +63,8 @@ def build_channel(
         feedback_store or make_feedback_store(settings),
         rate_limiter or make_rate_limiter(settings, "bot"),
         eligibility or assistant.eligibility,
+        channel="whatsapp",
+        notify=False,  # no "🔔 tell me": outside the 24-hour window only templates may be sent (docs/review.md)
     )
     return WhatsAppChannel(
         settings,
