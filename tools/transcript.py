@@ -136,7 +136,12 @@ class Recorder:
         await self.settle()
 
     async def press(self, label: str) -> None:
-        data = self.last_keyboard[label]
+        data = self.last_keyboard.get(label)
+        if data is None:  # the last reply offered no such button (an abstention has no 👍/👎)
+            self.entries.append(
+                Entry("note", f"el productor querría tocar {label}, pero el bot no lo ofreció")
+            )
+            return
         self.entries.append(Entry("user", f"[toca el botón {label}]"))
         self.fake.push_callback(data, chat_id=CHAT)
         await self.settle()

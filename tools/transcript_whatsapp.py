@@ -95,7 +95,7 @@ CHECK_ANSWERS: dict[str, str] = {
 
 @dataclass
 class Entry:
-    who: str  # "user" | "bot"
+    who: str  # "user" | "bot" | "note"
     text: str
     options: list[str] = field(default_factory=list)
     kind: str = "text"  # text | button | list
@@ -183,8 +183,11 @@ class Recorder:
         await self._post(meta.text(PHONE, text))
 
     async def tap(self, label: str) -> None:
-        if label not in self.options:
-            raise RuntimeError(f"no option {label!r} among {sorted(self.options)}")
+        if label not in self.options:  # the last reply offered no such button (an abstention has none)
+            self.entries.append(
+                Entry("note", f"el productor querría tocar {label}, pero Campo no lo ofreció")
+            )
+            return
         reply_id, row = self.options[label]
         self.entries.append(
             Entry("user", f"[elige «{label}» en la lista]" if row else f"[toca el botón {label}]")
@@ -237,6 +240,9 @@ def render(entries: list[Entry], info: dict[str, Any]) -> str:
     for entry in entries:
         if entry.who == "user":
             lines += [f"**Productor:** {entry.text}", ""]
+            continue
+        if entry.who == "note":
+            lines += [f"_({entry.text})_", ""]
             continue
         lines += ["**Campo:**", "", "```text", *entry.text.split("\n")]
         if entry.kind == "button":
