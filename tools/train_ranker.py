@@ -56,8 +56,9 @@ def _examples(
         if not hits:
             continue
         if stage == "passage":
-            # The candidates in retrieval order, as the ranker sees them at answer time.
-            candidates = retrieval.hits
+            # The candidates in retrieval order, as the ranker sees them at answer time (Assistant._rank).
+            candidates = [h for h in retrieval.hits if not vf.other_program(h.row, query.programs)]
+            candidates = candidates or retrieval.hits
             gold = [_is_gold(version, item, h) for h in candidates]
             if not any(gold):
                 continue  # nothing to learn: the right passage is not among the candidates
