@@ -177,15 +177,32 @@ async def test_delete_document(client: httpx.AsyncClient) -> None:
     assert [d["document_id"] for d in docs] == ["reglas-a-2014"]
 
 
-async def test_second_ingest_job_is_refused(client: httpx.AsyncClient) -> None:
+async def test_second_ingest_job_is_refused(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import ingestion.pipeline
     from ingestion.publish import ingestion_lock
 
+    # The first job waits until the second request has been answered: on a small corpus it could
+    # otherwise finish before the second request arrives, and then a second job is rightly accepted.
+    release = threading.Event()
+    real_ingest = ingestion.pipeline.ingest
+
+    def held_ingest(*args: Any, **kwargs: Any) -> Any:
+        release.wait(timeout=30)
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(ingestion.pipeline, "ingest", held_ingest)
     first = await client.post("/v1/admin/ingest", headers=AUTH)
     assert first.status_code == 202
     second = await client.post("/v1/admin/ingest", headers=AUTH)
+    release.set()
     assert second.status_code == 409
     assert "en curso" in second.json()["error"]["message"]
     await wait_job(client, first.json()["job_id"])
+    monkeypatch.setattr(ingestion.pipeline, "ingest", real_ingest)
     settings = client._transport.app.state.settings  # type: ignore[attr-defined]
     with ingestion_lock(settings):  # an ingestion from the CLI holds the lock
         job = await wait_job(client, (await client.post("/v1/admin/ingest", headers=AUTH)).json()["job_id"])
