@@ -147,6 +147,8 @@ class VersionFeatures:
         self.lexicon = lexicon
         self.chunks = chunks
         self.sentences = sentences
+        self._chunk_terms: dict[int, frozenset[str]] = {}
+        self._unit_terms: dict[int, frozenset[str]] = {}
 
     @cached_property
     def kinds(self) -> list[set[str]]:
@@ -187,14 +189,19 @@ class VersionFeatures:
             out.append(frozenset(stem(w) for w in words(text) if w not in STOPWORDS and not w.isdigit()))
         return out
 
-    @cached_property
-    def chunk_terms(self) -> list[frozenset[str]]:
-        """Each chunk's BM25 terms (the analyzer's stems), for the idf coverage of a question."""
-        return [frozenset(analyze(c["text"])) for c in self.chunks]
+    def chunk_terms(self, row: int) -> frozenset[str]:
+        """A chunk's BM25 terms (the analyzer's stems), for the idf coverage of a question; analysed
+        when first a candidate, not for the whole index on the first question."""
+        terms = self._chunk_terms.get(row)
+        if terms is None:
+            terms = self._chunk_terms[row] = frozenset(analyze(self.chunks[row]["text"]))
+        return terms
 
-    @cached_property
-    def unit_terms(self) -> list[frozenset[str]]:
-        return [frozenset(analyze(s["text"])) for s in self.sentences]
+    def unit_terms(self, unit: int) -> frozenset[str]:
+        terms = self._unit_terms.get(unit)
+        if terms is None:
+            terms = self._unit_terms[unit] = frozenset(analyze(self.sentences[unit]["text"]))
+        return terms
 
     @cached_property
     def unit_stems(self) -> list[frozenset[str]]:
@@ -306,8 +313,8 @@ def passage_features(
                 max((len(asked & vf.unit_stems[u]) / max(1, len(asked)) for u in units), default=0.0),
                 1 / (1 + dense_order[hit.row]),
                 1 / (1 + lexical_order[hit.row]),
-                idf_coverage(query, vf.chunk_terms[hit.row]),
-                max((idf_coverage(query, vf.unit_terms[u]) for u in units), default=0.0),
+                idf_coverage(query, vf.chunk_terms(hit.row)),
+                max((idf_coverage(query, vf.unit_terms(u)) for u in units), default=0.0),
             ]
         )
     return np.asarray(rows, dtype=np.float64).reshape(len(hits), len(PASSAGE_FEATURES))

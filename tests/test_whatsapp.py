@@ -31,6 +31,7 @@ from bot.whatsapp.channel import WhatsAppChannel
 from tests.conftest import build_test_index, make_settings
 from tests.fakes import graph_server as meta
 from tests.fakes.graph_server import FakeGraph
+from tests.fakes.producers import FISHERMAN
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -403,25 +404,8 @@ async def test_voice_note_is_downloaded_from_the_graph_api_and_transcribed(tmp_p
 
 # --- The guided eligibility check ------------------------------------------------------------------
 
-PESCADOR = {
-    "tipo_solicitante": "Yo, como persona física",
-    "actividad": "Pesca",
-    "edad": "47",
-    "recibio_apoyo_previo": "No",
-    "hectareas": "0",
-    "unidades_animal": "0",
-    "anios_actividad": "13",
-    "es_servidor_publico": "No",
-    "unidad_economica_rnpa": "Sí",
-    "tiene_permiso_pesca": "Sí",
-    "sancionado_veda": "No",
-    "tiene_embarcacion_menor": "Sí",
-    "trabaja_como_jornalero": "No",
-    "municipio_cruzada": "No sé",
-    "es_comunidad_indigena": "No",
-    "habitantes_localidad": "3000",
-    "metros_traspatio": "10",
-}
+# The fisherman of the transcripts, who here gives his years as a bare number.
+PESCADOR = {**FISHERMAN, "anios_actividad": "13"}
 
 
 def asked(message: dict[str, Any]) -> str:

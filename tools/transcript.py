@@ -33,6 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from assistant.core import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from bot.app import build_application  # noqa: E402
+from tests.fakes.producers import FISHERMAN  # noqa: E402
 from tests.fakes.telegram_server import FakeTelegram  # noqa: E402
 
 COMMAND = ".venv/bin/python tools/transcript.py"
@@ -53,25 +54,7 @@ SCRIPT: list[tuple[str, str]] = [
 ]
 
 # The guided check, answered by a 47-year-old fisherman: button labels, or what he types.
-CHECK_ANSWERS: dict[str, str] = {
-    "tipo_solicitante": "Yo, como persona física",
-    "actividad": "Pesca",
-    "edad": "47",
-    "recibio_apoyo_previo": "No",
-    "hectareas": "0",
-    "unidades_animal": "0",
-    "anios_actividad": "como 13 años",
-    "es_servidor_publico": "No",
-    "unidad_economica_rnpa": "Sí",
-    "tiene_permiso_pesca": "Sí",
-    "sancionado_veda": "No",
-    "tiene_embarcacion_menor": "Sí",
-    "trabaja_como_jornalero": "No",
-    "municipio_cruzada": "No sé",
-    "es_comunidad_indigena": "No",
-    "habitantes_localidad": "3000",
-    "metros_traspatio": "10",
-}
+CHECK_ANSWERS = FISHERMAN
 
 
 @dataclass

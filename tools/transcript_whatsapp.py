@@ -46,6 +46,7 @@ from assistant.settings import Settings  # noqa: E402
 from campo.server import create_server_app  # noqa: E402
 from tests.fakes import graph_server as meta  # noqa: E402
 from tests.fakes.graph_server import FakeGraph  # noqa: E402
+from tests.fakes.producers import FISHERMAN  # noqa: E402
 
 COMMAND = ".venv/bin/python tools/transcript_whatsapp.py"
 # The producer's number: new on every run (a reused --data-dir keeps 30 minutes of state per number); it
@@ -72,25 +73,7 @@ SCRIPT: list[tuple[str, str]] = [
 ]
 
 # The guided check, answered by a 47-year-old fisherman: a button or row, or what he types.
-CHECK_ANSWERS: dict[str, str] = {
-    "tipo_solicitante": "Yo, como persona física",
-    "actividad": "Pesca",
-    "edad": "47",
-    "recibio_apoyo_previo": "No",
-    "hectareas": "0",
-    "unidades_animal": "0",
-    "anios_actividad": "como 13 años",
-    "es_servidor_publico": "No",
-    "unidad_economica_rnpa": "Sí",
-    "tiene_permiso_pesca": "Sí",
-    "sancionado_veda": "No",
-    "tiene_embarcacion_menor": "Sí",
-    "trabaja_como_jornalero": "No",
-    "municipio_cruzada": "No sé",
-    "es_comunidad_indigena": "No",
-    "habitantes_localidad": "3000",
-    "metros_traspatio": "10",
-}
+CHECK_ANSWERS = FISHERMAN
 
 
 @dataclass
