@@ -15,7 +15,13 @@ from assistant.embeddings import CampoEmbeddings, make_embeddings
 from assistant.errors import EmptyQuestion, QuestionTooLong
 from assistant.models import Answer, Citation, CoreStatus, DocumentInfo, Filters, IndexInfo, Passage
 from assistant.query import Query, analyze_question
-from assistant.ranking import PASSAGE_FEATURES, RankerModels, VersionFeatures, passage_features
+from assistant.ranking import (
+    PASSAGE_FEATURES,
+    RankerModels,
+    VersionFeatures,
+    answer_features,
+    passage_features,
+)
 from assistant.retrieval import Hit, HybridRetriever, Retrieval
 from assistant.review import ReviewDesk
 from assistant.sessions import SessionStore, Turn, make_session_store
@@ -136,8 +142,10 @@ class Assistant:
         evidence = evidence_score(retrieval, self.tuning)
         threshold = self.tuning.abstain_threshold
         confidence = 1 / (1 + math.exp(-self.tuning.confidence_slope * (evidence - threshold)))
-        answerable, second = self._decide(version, hits)
-        if not answerable or evidence < threshold:
+        answerable, second, sure = self._decide(version, query, hits, evidence)
+        if sure is not None:
+            confidence = sure
+        if not answerable:
             answer = Answer(
                 text=self.abstention_text(budget),
                 abstained=True,
@@ -256,21 +264,23 @@ class Assistant:
             room -= overflow
         return f"{lead}{separator}{body}", row, extract.snippets[row]
 
-    def _decide(self, version: IndexVersion, hits: list[Hit]) -> tuple[bool, Hit | None]:
-        """(answer at all, runner-up article to show too), from the passage ranker's probabilities.
+    def _decide(
+        self, version: IndexVersion, query: Query, hits: list[Hit], evidence: float
+    ) -> tuple[bool, Hit | None, float | None]:
+        """(answer at all, runner-up article to show too, probability the answer is right if known).
 
-        One article when the best is likely and stands clear of the best other article; both, each
-        cited, when the two are close but together likely; otherwise abstain rather than pick one of
-        two near-equal candidates. Without a ranker: answer with the best (the evidence test decides).
+        With anticipated questions and the answer model, whether to answer is that model's call
+        (``answer_floor``); else the index's evidence must reach ``abstain_threshold`` and the passage
+        ranker's best probability ``abstain_passage_floor``. Then one article when the best stands
+        clear of the best other article; both, each cited, when the two are close but together
+        likely; otherwise abstain rather than pick one of two near-equal candidates.
         """
-        if not hits:
-            return False, None
-        if self.models.passage is None:
-            return True, None
         t = self.tuning
+        if not hits:
+            return False, None, None
+        if self.models.passage is None:
+            return evidence >= t.abstain_threshold, None, None
         first = hits[0]
-        if first.rank_score < t.abstain_passage_floor:
-            return False, None
         a = version.chunks[first.row]
         other = next(
             (
@@ -281,6 +291,20 @@ class Assistant:
             ),
             None,
         )
+        sure: float | None = None
+        if self.models.answer is not None and query.near.known:
+            z = float(self.models.answer.score(answer_features(query, first, other, evidence))[0])
+            sure = 1 / (1 + math.exp(-z))
+            if sure < t.answer_floor:
+                return False, None, sure
+        elif evidence < t.abstain_threshold or first.rank_score < t.abstain_passage_floor:
+            return False, None, None
+        answer, second = self._pair(first, other)
+        return answer, second, sure
+
+    def _pair(self, first: Hit, other: Hit | None) -> tuple[bool, Hit | None]:
+        """The margin policy: (answer, runner-up article to show too) from the two probabilities."""
+        t = self.tuning
         if other is None or first.rank_score - other.rank_score >= t.second_article_margin:
             return True, None
         if first.rank_score + other.rank_score >= t.pair_floor and other.rank_score >= t.second_article_floor:
@@ -330,6 +354,8 @@ class Assistant:
         query.vector = self.embeddings.embed_query_vector(query.search_text)
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
         query.term_idf = {t: version.lexical.idf(t) for t in query.terms}
+        if version.questions is not None:
+            query.near = version.questions.match(query.vector)
         return query
 
     def _find(
@@ -340,6 +366,7 @@ class Assistant:
         query = self.analyze(version, question)
         vf = self._features(version)
         extra = [row for program in query.programs for row in vf.rows_of_kind.get((program, query.kind), ())]
+        extra += query.near.rows  # the sections whose anticipated questions are nearest
         retrieval = self.retriever.retrieve(
             version,
             query.search_text,

@@ -50,6 +50,12 @@ class CampoEmbeddings(Embeddings):
     def embed_query_vector(self, text: str) -> np.ndarray:
         return _normalize(self._embed([text], True))[0]
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many questions at once (e5 ``query:``), e.g. a corpus's anticipated questions."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalize(self._embed(list(texts), True))
+
     # LangChain interface
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_passages(texts).tolist()  # type: ignore[no-any-return]

@@ -6,7 +6,8 @@ Under ``<data_dir>/index``::
     history.jsonl               one line per switch (ingest / rollback)
     versions/<id>/              a complete version: manifest.json, chunks.jsonl, vectors.npy,
                                 sentences.jsonl, sentence_vectors.npy, bm25/, eligibility/,
-                                reviewed.jsonl, reviewed_vectors.npy
+                                reviewed.jsonl, reviewed_vectors.npy, questions.jsonl,
+                                question_vectors.npy
     versions/.<id>.partial/     a version being written (ignored by readers, removed by the next run)
     chroma/                     embedded Chroma; one collection per version ("campo-<id>")
 
@@ -33,6 +34,8 @@ BM25_DIR = "bm25"
 RULES_DIR = "eligibility"  # eligibility rules files of a version (corpus/eligibility/ at ingestion)
 REVIEWED_ENTRIES = "reviewed.jsonl"  # servable reviewed answers (corpus/reviewed-answers.yaml at ingestion)
 REVIEWED_VECTORS = "reviewed_vectors.npy"  # one e5 vector per reviewed question and variant
+QUESTIONS = "questions.jsonl"  # anticipated questions of each section (corpus/questions/ at ingestion)
+QUESTION_VECTORS = "question_vectors.npy"  # one e5 vector per anticipated question
 
 PARTIAL_GLOB = ".*.partial"
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.lexicon import IntentMatch, Lexicon
+from assistant.questions import QuestionMatch
 from assistant.text import fold
 
 # What kind of token answers the question, beyond its intent (also for documents without a lexicon,
@@ -46,6 +47,7 @@ class Query:
     terms: list[str] = field(default_factory=list)  # BM25 terms (typos fixed against the vocabulary)
     term_idf: dict[str, float] = field(default_factory=dict)  # each term's idf in the version
     unknown_share: float = 0.0
+    near: QuestionMatch = field(default_factory=QuestionMatch)  # anticipated questions near this one
 
     @property
     def kind(self) -> str:

@@ -22,6 +22,7 @@ from assistant.lexical import overlap
 from assistant.lexicon import Lexicon, words
 from assistant.numbers import ARTICLE_WORDS, FRACTION_WORDS, NUMBER_WORDS, ORDINAL_WORDS
 from assistant.query import Query
+from assistant.questions import QuestionMatch
 from assistant.retrieval import Hit
 from assistant.text import STOPWORDS, analyze, fold, is_heading_unit, stem
 
@@ -49,7 +50,16 @@ PASSAGE_FEATURES = (
     "lexical_rr",
     "idf_coverage",
     "unit_idf_coverage",
+    "question_known",
+    "question_sim",
+    "question_gap",
+    "question_vote",
+    "question_first",
 )
+# Whether to answer at all (versions with anticipated questions): how sure the passage ranker is of
+# its best article and of the best other one, how near the question is to any anticipated question
+# and to the best article's own, and the index's evidence (see Assistant._decide).
+ANSWER_FEATURES = ("passage", "other_passage", "question_top", "question_row", "evidence")
 SENTENCE_FEATURES = (
     "dense",
     "overlap",
@@ -124,6 +134,7 @@ class LinearModel:
 class RankerModels:
     passage: LinearModel | None = None
     sentence: LinearModel | None = None
+    answer: LinearModel | None = None
 
     @classmethod
     def load(cls, embedding_model: str, path: Path = MODEL_PATH) -> RankerModels:
@@ -137,6 +148,7 @@ class RankerModels:
         return cls(
             passage=LinearModel.from_json(data["passage"]) if data.get("passage") else None,
             sentence=LinearModel.from_json(data["sentence"]) if data.get("sentence") else None,
+            answer=LinearModel.from_json(data["answer"]) if data.get("answer") else None,
         )
 
 
@@ -149,6 +161,7 @@ class VersionFeatures:
         self.sentences = sentences
         self._chunk_terms: dict[int, frozenset[str]] = {}
         self._unit_terms: dict[int, frozenset[str]] = {}
+        self._chunk_stems: dict[int, frozenset[str]] = {}
 
     @cached_property
     def kinds(self) -> list[set[str]]:
@@ -196,6 +209,13 @@ class VersionFeatures:
         if terms is None:
             terms = self._chunk_terms[row] = frozenset(analyze(self.chunks[row]["text"]))
         return terms
+
+    def chunk_stems(self, row: int) -> frozenset[str]:
+        """Stems of every word of a chunk (cached like ``chunk_terms``)."""
+        found = self._chunk_stems.get(row)
+        if found is None:
+            found = self._chunk_stems[row] = frozenset(stem(w) for w in words(self.chunks[row]["text"]))
+        return found
 
     def unit_terms(self, unit: int) -> frozenset[str]:
         terms = self._unit_terms.get(unit)
@@ -263,7 +283,7 @@ def glossary_hit(query: Query, head: frozenset[str]) -> float:
     return 1.0 if asked and asked <= head else 0.0
 
 
-def _expansion_overlap(query: Query, text_words: set[str]) -> float:
+def _expansion_overlap(query: Query, text_words: set[str] | frozenset[str]) -> float:
     if not query.expansions:
         return 0.0
     return sum(stem(w) in text_words for w in query.expansions) / len(query.expansions)
@@ -275,6 +295,43 @@ def idf_coverage(query: Query, terms: frozenset[str]) -> float:
     return sum(w for t, w in query.term_idf.items() if t in terms) / total if total else 0.0
 
 
+def _question_features(near: QuestionMatch, row: int) -> tuple[float, float, float, float, float]:
+    """Known, cosine of the row's nearest anticipated question, its gap to the nearest of all
+    (capped), the row's share of the nearest questions, and whether it holds the nearest one."""
+    if not near.known:
+        return 0.0, 0.0, 0.0, 0.0, 0.0
+    best = near.best(row)
+    sim = near.top - _GAP_CAP if best is None else best
+    return (
+        1.0,
+        sim,
+        max(-_GAP_CAP, sim - near.top),
+        near.votes.get(row, 0.0),
+        1.0 if row in near.first_rows else 0.0,
+    )
+
+
+_GAP_CAP = 0.15  # a section this far below the nearest question is simply 'far'
+
+
+def answer_features(query: Query, best: Hit, other: Hit | None, evidence: float) -> np.ndarray:
+    """One row of ``ANSWER_FEATURES`` for the ranked candidates' best article (and best other one)."""
+    near = query.near
+    own = near.best(best.row)
+    return np.array(
+        [
+            [
+                best.rank_score,
+                other.rank_score if other is not None else 0.0,
+                near.top,
+                near.top - _GAP_CAP if own is None else own,
+                evidence,
+            ]
+        ],
+        dtype=np.float64,
+    )
+
+
 def passage_features(
     query: Query, hits: list[Hit], vf: VersionFeatures, sentences_of_chunk: list[list[int]]
 ) -> np.ndarray:
@@ -284,12 +341,13 @@ def passage_features(
     asked = {stem(w) for w in query.tokens if w not in STOPWORDS} | {stem(w) for w in query.expansions}
     dense_order = {h.row: i for i, h in enumerate(sorted(hits, key=lambda h: -h.dense))}
     lexical_order = {h.row: i for i, h in enumerate(sorted(hits, key=lambda h: -h.lexical))}
+    near = query.near
     for rank, hit in enumerate(hits):
         chunk_kinds = vf.kinds[hit.row]
         component = vf.components[hit.row]
         units = sentences_of_chunk[hit.row]
         text = vf.chunks[hit.row]["text"]
-        stems = {stem(w) for w in words(text)}
+        stems = vf.chunk_stems(hit.row)
         rows.append(
             [
                 hit.score,
@@ -315,6 +373,7 @@ def passage_features(
                 1 / (1 + lexical_order[hit.row]),
                 idf_coverage(query, vf.chunk_terms(hit.row)),
                 max((idf_coverage(query, vf.unit_terms(u)) for u in units), default=0.0),
+                *_question_features(near, hit.row),
             ]
         )
     return np.asarray(rows, dtype=np.float64).reshape(len(hits), len(PASSAGE_FEATURES))

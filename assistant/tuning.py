@@ -24,6 +24,8 @@ class Tuning:
     abstain_threshold: float = 0.86
     confidence_slope: float = 12.0
     abstain_passage_floor: float = 0.4  # … or when the passage ranker gives the best passage less than this
+    # With anticipated questions, the answer model replaces both: answer when it gives at least this.
+    answer_floor: float = 0.5
     # --- composition ----------------------------------------------------------------------------
     chunks_considered: int = 2  # passages whose sentences compete for the answer
     second_chunk_ratio: float = 0.9  # a lower passage competes only when its score is this close
@@ -56,6 +58,7 @@ CALIBRATED: dict[str, str] = {
     "unknown_penalty": "docs/benchmarks.md § Abstention",
     "abstain_threshold": "docs/benchmarks.md § Abstention and § Domain questions",
     "abstain_passage_floor": "docs/benchmarks.md § Domain questions (tune split sweep)",
+    "answer_floor": "docs/benchmarks.md § Domain questions (anticipated questions, tune split)",
     "confidence_slope": "not calibrated (only shapes the reported confidence)",
     "chunks_considered": "docs/benchmarks.md § Short answers",
     "second_chunk_ratio": "not calibrated",

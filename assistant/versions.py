@@ -29,6 +29,7 @@ from assistant.layout import RULES_DIR as RULES_DIR
 from assistant.layout import versions_dir as versions_dir
 from assistant.lexical import LexicalIndex
 from assistant.lexicon import LEXICON_FILE, Lexicon, LexiconError, load_lexicon
+from assistant.questions import VersionQuestions
 from assistant.settings import Settings
 from assistant.store import VersionCollection, make_client
 
@@ -98,6 +99,7 @@ class IndexVersion:
     sentences_of_chunk: list[list[int]] = field(default_factory=list)
     meta_columns: dict[str, np.ndarray] = field(default_factory=dict)
     lexicon: Lexicon = field(default_factory=Lexicon)  # the domain lexicon stored with this version
+    questions: VersionQuestions | None = None  # anticipated questions of its sections
     cache: dict[str, Any] = field(default_factory=dict)  # derived per-version data (ranking features)
 
     @classmethod
@@ -122,6 +124,7 @@ class IndexVersion:
             version.lexicon = load_lexicon(root / LEXICON_FILE)
         except LexiconError:  # validated at ingestion; a hand-edited version folder must still serve
             log.exception("version %s: unusable %s, answering without it", version_id, LEXICON_FILE)
+        version.questions = VersionQuestions(root, chunks)
         version.sentences_of_chunk = [[] for _ in chunks]
         for i, s in enumerate(sentences):
             version.sentences_of_chunk[s["chunk"]].append(i)

@@ -42,6 +42,7 @@ from assistant.text import ANALYZER_VERSION, split_units
 from assistant.versions import FORMAT, load_jsonl, read_active, read_manifest
 from ingestion.lexicon_source import lexicon_digest, lexicon_for_version
 from ingestion.publish import garbage_collect, ingestion_lock, switch_active
+from ingestion.questions_source import QuestionSet, questions_for_version, write_questions
 from ingestion.report import IngestReport
 from ingestion.reviewed_source import ReviewedSet, reviewed_for_version, sections_of, write_reviewed
 from ingestion.rules_source import Rules, eligibility_rules, rules_source
@@ -129,6 +130,7 @@ class _Previous:
         self.rules_hash = ""
         self.lexicon_hash = ""
         self.reviewed_hash = ""
+        self.questions_hash = ""
         self.root: Path | None = None
         if not self.version_id:
             return
@@ -142,6 +144,7 @@ class _Previous:
         self.rules_hash = manifest.get("eligibility", {}).get("hash", "")
         self.lexicon_hash = manifest.get("lexicon", {}).get("hash", "")
         self.reviewed_hash = manifest.get("reviewed", {}).get("hash", "")
+        self.questions_hash = manifest.get("questions", {}).get("hash", "")
         self.documents = {d["document_id"]: d for d in manifest["documents"]}
         self.root = versions_dir(settings.index_dir) / self.version_id
         self._loaded = False
@@ -400,6 +403,9 @@ def _run(
     report.notes += sample_notes(roots, texts)  # figures of sample documents: public or illustrative
     lexicon = lexicon_for_version(roots, previous.root, report)
     reviewed = reviewed_for_version(roots, previous.root, sections_of(builds), report, settings, embeddings)
+    questions = questions_for_version(
+        roots, previous.root, _sections(builds), lexicon, report, embeddings if builds else None
+    )
     changed = (
         report.added
         or report.updated
@@ -409,6 +415,7 @@ def _run(
         or rules.digest != previous.rules_hash
         or lexicon_digest(lexicon) != previous.lexicon_hash
         or reviewed.digest != previous.reviewed_hash
+        or questions.digest != previous.questions_hash
     )
     if not changed:
         report.version = previous.version_id
@@ -420,7 +427,16 @@ def _run(
         report.notes.append("no quedó ningún documento válido; el índice activo no se modificó")
         return
     version_id = _write_version(
-        settings, builds, config, embeddings.model_id, embeddings.dim, progress, rules, lexicon, reviewed
+        settings,
+        builds,
+        config,
+        embeddings.model_id,
+        embeddings.dim,
+        progress,
+        rules,
+        lexicon,
+        reviewed,
+        questions,
     )
     switch_active(settings, version_id, reason="ingest")
     garbage_collect(settings, report.notes)
@@ -461,6 +477,7 @@ def _write_version(
     rules: Rules | None = None,
     lexicon: str = "",
     reviewed: ReviewedSet | None = None,
+    questions: QuestionSet | None = None,
 ) -> str:
     from assistant.eligibility import export_rules
 
@@ -497,6 +514,8 @@ def _write_version(
         (partial / LEXICON_FILE).write_text(lexicon, encoding="utf-8")
     reviewed = reviewed or ReviewedSet()
     write_reviewed(partial, reviewed, settings.index_dir)
+    questions = questions or QuestionSet()
+    write_questions(partial, questions)
     if progress:
         progress("escribiendo el índice vectorial", 0, len(chunks))
     collection = VersionCollection(make_client(settings), version_id, None, create=True)
@@ -517,6 +536,7 @@ def _write_version(
         "eligibility": {"hash": rules.digest, "components": [r.component for r in rules.items]},
         "lexicon": {"hash": lexicon_digest(lexicon)},
         "reviewed": {"hash": reviewed.digest, "entries": [e.id for e in reviewed.entries]},
+        "questions": {"hash": questions.digest, "count": len(questions.questions)},
     }
     (partial / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
     for path in partial.rglob("*"):
@@ -528,6 +548,10 @@ def _write_version(
     if progress:
         progress("índice escrito", len(chunks), len(chunks))
     return version_id
+
+
+def _sections(builds: dict[str, DocumentBuild]) -> dict[str, list[str]]:
+    return {d: [c.get("section") or "" for c in b.chunks] for d, b in builds.items()}
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -553,6 +577,7 @@ def remove_documents(settings: Settings, document_ids: list[str]) -> IngestRepor
             rules = eligibility_rules(rules_source(set(), previous), keep, report)
             lexicon = lexicon_for_version(set(), previous.root, report)
             reviewed = reviewed_for_version(set(), previous.root, sections_of(keep), report, settings)
+            questions = questions_for_version(set(), previous.root, _sections(keep), lexicon, report)
             version_id = _write_version(
                 settings,
                 keep,
@@ -563,6 +588,7 @@ def remove_documents(settings: Settings, document_ids: list[str]) -> IngestRepor
                 rules,
                 lexicon,
                 reviewed,
+                questions,
             )
             switch_active(settings, version_id, reason="remove " + ",".join(report.removed))
             garbage_collect(settings, report.notes)

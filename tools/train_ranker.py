@@ -6,12 +6,15 @@ Training data: XQuAD-es development split (articles 0–23; the held-out split i
 *tune* part of the domain questions (tests/data/domain/, split by article). Each model is a logistic
 regression over the interpretable features of ``assistant.ranking``; grouped 5-fold cross-validation
 (groups = XQuAD article / domain document+article) reports how it generalises before the final fit.
+The answer model (answer or abstain, for versions with anticipated questions) learns from the tune
+questions in and out of scope, each seen through a passage model fitted without its own group.
 ``--check`` prints the cross-validation only and writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import tempfile
@@ -23,25 +26,29 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.core import Assistant  # noqa: E402
+from assistant.core import Assistant, evidence_score  # noqa: E402
 from assistant.embeddings import make_embeddings  # noqa: E402
 from assistant.ranking import (  # noqa: E402
+    ANSWER_FEATURES,
     MODEL_PATH,
     PASSAGE_FEATURES,
     SENTENCE_FEATURES,
     LinearModel,
     RankerModels,
+    answer_features,
     passage_features,
     sentence_features,
 )
 from assistant.sessions import MemorySessionStore  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.text import fold  # noqa: E402
+from assistant.tuning import Tuning  # noqa: E402
 from campo.domain_eval import article_matches, load_domain  # noqa: E402
 from campo.evaluation import DEV_ARTICLES, load_xquad, xquad_records  # noqa: E402
 from ingestion.pipeline import build_records_version, ingest  # noqa: E402
 
-C = 1.0  # inverse regularisation strength of both models
+C = 1.0  # inverse regularisation strength of the models
+FOLDS = 5
 
 
 def _examples(
@@ -67,7 +74,8 @@ def _examples(
             groups.append(item["group"])
             continue
         span = fold(item["answer"])
-        rows, labels = [], []
+        rows: list[np.ndarray] = []
+        labels: list[bool] = []
         considered = hits[: assistant.tuning.chunks_considered]
         for rank, hit in enumerate(considered):
             idx = version.sentences_of_chunk[hit.row]
@@ -82,6 +90,64 @@ def _examples(
             ys.append(np.array(labels, dtype=np.int64))
             groups.append(item["group"])
     return xs, ys, groups
+
+
+def _fold(group: str) -> int:
+    return int(hashlib.sha256(group.encode()).hexdigest(), 16) % FOLDS
+
+
+def _answer_model(
+    dom: Assistant,
+    xs: list[np.ndarray],
+    ys: list[np.ndarray],
+    groups: list[str],
+    ws: list[float],
+    items: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Answer or abstain: label 1 when the best article is the right one (never for questions out of
+    scope). Each question is ranked by a passage model fitted on the other folds' groups, so the
+    probabilities it learns from are as unsure as on a question never seen."""
+    version = dom.versions.current()
+    rows: list[np.ndarray] = []
+    labels: list[int] = []
+    for k in range(FOLDS):
+        train = [i for i, g in enumerate(groups) if _fold(g) != k]
+        model = _fit(
+            np.vstack([xs[i] for i in train]),
+            np.concatenate([ys[i] for i in train]),
+            PASSAGE_FEATURES,
+            _row_weights([ws[i] for i in train], [ys[i] for i in train]),
+        )
+        dom.models = RankerModels(passage=LinearModel.from_json(model))
+        for item in (it for it in items if _fold(it["group"]) == k):
+            query, retrieval, hits = dom._find(version, item["q"], None, None)
+            if not hits:
+                continue
+            first = version.chunks[hits[0].row]
+            other = next(
+                (
+                    h
+                    for h in hits[1:]
+                    if (version.chunks[h.row]["document_id"], version.chunks[h.row].get("section"))
+                    != (first["document_id"], first.get("section"))
+                ),
+                None,
+            )
+            rows.append(answer_features(query, hits[0], other, evidence_score(retrieval, dom.tuning)))
+            labels.append(int(item["document"] is not None and _is_gold(version, item, hits[0])))
+    x, y = np.vstack(rows), np.array(labels, dtype=np.int64)
+    fitted = _fit(x, y, ANSWER_FEATURES)
+    m = LinearModel.from_json(fitted)
+    sure = 1 / (1 + np.exp(-m.score(x)))
+    floor = Tuning().answer_floor
+    answered = sure >= floor
+    print(
+        f"answer: {len(y)} questions ({int(y.sum())} with the right article first); at answer_floor "
+        f"{floor}: answers {answered.mean():.3f}, right {(answered & (y == 1)).mean():.3f}, "
+        f"wrong or out of scope {(answered & (y == 0)).mean():.3f}",
+        flush=True,
+    )
+    return fitted
 
 
 def _is_gold(version: Any, item: dict[str, Any], hit: Any) -> bool:
@@ -169,7 +235,7 @@ def main() -> int:
         # carry today's corpus and lexicon.
         print("indexing the sample corpus…", flush=True)
         ingest(dom_settings, embeddings=emb)
-        inside, _ = load_domain()
+        inside, outside = load_domain()
         dom_items = [
             dict(q, group=f"domain:{q['document']}|{q['article']}") for q in inside if q["split"] == "tune"
         ]
@@ -177,6 +243,11 @@ def main() -> int:
             dict(q, q=q["formal"], group=f"domain:{q['document']}|{q['article']}")
             for q in inside
             if q["split"] == "tune" and q["formal"]
+        ]
+        answer_items = dom_items + [
+            dict(q, document=None, group=f"domain:oos|{i}")
+            for i, q in enumerate(outside)
+            if q["split"] == "tune"
         ]
         xq = Assistant(xq_settings, embeddings=emb, sessions=MemorySessionStore())
         dom = Assistant(dom_settings, embeddings=emb, sessions=MemorySessionStore())
@@ -211,6 +282,7 @@ def main() -> int:
             result[stage] = model
             result[f"{stage}_cv_top1"] = round(float(np.mean(cv)), 4)
             if stage == "passage":  # the sentence stage sees passage probabilities, as at answer time
+                result["answer"] = _answer_model(dom, xs, ys, groups, ws, answer_items)
                 for assistant in (xq, dom):
                     assistant.models = RankerModels(passage=LinearModel.from_json(model))
     if args.check:

@@ -1,0 +1,162 @@
+"""Anticipated questions: how producers ask what each section of a document answers.
+
+The corpus folder holds ``questions/<anything>.yaml``: for one document, its sections and, for each,
+questions in the producers' own words ("q papeles piden pa propesca") that the section answers.
+Ingestion validates them against the version being built (the document and the section must exist),
+analyses each one with that version's lexicon, as a question is analysed at answer time, and stores one
+e5 ``query:`` vector per question in the version (``questions.jsonl``, ``question_vectors.npy``).
+
+At answer time a question is compared with them (question to question, the comparison e5 is best at):
+the sections whose anticipated questions are nearest join the candidates, and how near they are is a
+feature of the passage ranker. So a section is found by how people ask about it, not only by the rule's
+own words. This is data, not code: staff extend it like the lexicon, and it versions with the index.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from assistant.layout import QUESTION_VECTORS, QUESTIONS
+from assistant.text import fold
+
+QUESTIONS_DIR = "questions"  # in the corpus folder: one YAML file per document (any name)
+MAX_QUESTION_CHARS = 300
+MAX_PER_SECTION = 60
+NEIGHBOURS = 10  # nearest anticipated questions that vote for their sections
+EXTRA_SECTIONS = 3  # sections of the nearest questions that join the candidates
+
+
+class SectionQuestions(BaseModel):
+    section: str = Field("", max_length=300)
+    questions: list[str] = Field(min_length=1, max_length=MAX_PER_SECTION)
+
+
+class QuestionsFile(BaseModel):
+    """One ``questions/*.yaml`` file as written by staff."""
+
+    document: str = Field(min_length=1, max_length=200)
+    sections: list[SectionQuestions] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class AnticipatedQuestion:
+    document_id: str
+    section: str
+    text: str  # as written
+    search_text: str = ""  # as analysed with the version's lexicon (what is embedded)
+
+
+def section_matches(chunk_section: str, named: str) -> bool:
+    """'Capítulo II > Artículo 8' is named as itself or as 'Artículo 8'; '' names an untitled section."""
+    a, b = fold(chunk_section).strip(), fold(named).strip()
+    if not b:
+        return not a
+    return a == b or a.endswith(" > " + b) or a.split(" > ")[-1] == b
+
+
+def parse_questions_file(text: str) -> tuple[list[AnticipatedQuestion], list[str]]:
+    """The questions of one file and a reason for each part that is not well formed."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return [], [f"YAML inválido: {exc}"]
+    try:
+        parsed = QuestionsFile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(archivo)"
+        return [], [f"{where}: {first['msg']}"]
+    out, errors = [], []
+    for i, block in enumerate(parsed.sections):
+        for j, q in enumerate(block.questions):
+            q = " ".join(str(q).split())
+            if not 3 <= len(q) <= MAX_QUESTION_CHARS:
+                errors.append(f"sections[{i}].questions[{j}]: entre 3 y {MAX_QUESTION_CHARS} caracteres")
+                continue
+            out.append(AnticipatedQuestion(parsed.document, block.section, q))
+    return out, errors
+
+
+def write_version_questions(root: Path, questions: list[AnticipatedQuestion], vectors: np.ndarray) -> None:
+    with (root / QUESTIONS).open("w", encoding="utf-8") as fh:
+        for q in questions:
+            row = {"document_id": q.document_id, "section": q.section, "text": q.text}
+            fh.write(json.dumps(dict(row, search_text=q.search_text), ensure_ascii=False) + "\n")
+    np.save(root / QUESTION_VECTORS, vectors.astype(np.float32))
+
+
+def read_version_questions(root: Path) -> tuple[list[AnticipatedQuestion], np.ndarray]:
+    path = root / QUESTIONS
+    if not path.is_file():
+        return [], np.zeros((0, 1), np.float32)
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    questions = [AnticipatedQuestion(**row) for row in rows]
+    return questions, np.load(root / QUESTION_VECTORS)
+
+
+@dataclass
+class QuestionMatch:
+    """How near a question is to each section's anticipated questions (by chunk row)."""
+
+    sims: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # per question
+    of_row: dict[int, np.ndarray] = field(default_factory=dict)  # row → its questions' indexes
+    votes: dict[int, float] = field(default_factory=dict)  # row → share of the nearest questions
+    top: float = 0.0  # cosine of the nearest question of all
+    first_rows: frozenset[int] = frozenset()  # rows of the section of the nearest question
+    rows: list[int] = field(default_factory=list)  # rows of the nearest sections, nearest first
+    known: bool = False  # the version has anticipated questions at all
+
+    def best(self, row: int) -> float | None:
+        """Cosine of the row's nearest anticipated question (None: the row has none)."""
+        idx = self.of_row.get(row)
+        return float(self.sims[idx].max()) if idx is not None and len(idx) else None
+
+
+class VersionQuestions:
+    """A version's anticipated questions, their vectors and the chunk rows each one points to."""
+
+    def __init__(self, root: Path, chunks: list[dict[str, Any]]) -> None:
+        self.questions, self.vectors = read_version_questions(root)
+        by_document: dict[str, list[int]] = {}
+        for row, chunk in enumerate(chunks):
+            by_document.setdefault(chunk["document_id"], []).append(row)
+        self.rows_of: list[tuple[int, ...]] = []
+        of_row: dict[int, list[int]] = {}
+        for i, q in enumerate(self.questions):
+            rows = by_document.get(q.document_id, [])
+            self.rows_of.append(
+                tuple(r for r in rows if section_matches(str(chunks[r].get("section") or ""), q.section))
+            )
+            for r in self.rows_of[-1]:
+                of_row.setdefault(r, []).append(i)
+        self.of_row = {r: np.asarray(idx, dtype=np.int64) for r, idx in of_row.items()}
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def match(self, vector: np.ndarray | None) -> QuestionMatch:
+        if not self.questions or vector is None or self.vectors.shape[1] != vector.shape[0]:
+            return QuestionMatch()
+        sims = self.vectors @ vector
+        k = min(NEIGHBOURS, len(sims))
+        nearest = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        nearest = nearest[np.argsort(-sims[nearest])]
+        result = QuestionMatch(sims=sims, of_row=self.of_row, top=float(sims[nearest[0]]), known=True)
+        result.first_rows = frozenset(self.rows_of[int(nearest[0])])
+        sections: list[tuple[int, ...]] = []
+        for i in nearest:
+            rows = self.rows_of[int(i)]
+            for r in rows:
+                result.votes[r] = result.votes.get(r, 0.0) + 1.0 / k
+            if rows and rows not in sections:
+                sections.append(rows)
+        for rows in sections[:EXTRA_SECTIONS]:
+            result.rows.extend(rows)
+        return result

@@ -1,0 +1,115 @@
+"""Anticipated questions of a new index version: ``<corpus>/questions/*.yaml`` (see assistant/questions.py).
+
+Validated file by file: a malformed file is reported and left out; a question for a section the
+document does not have is reported and left out, the others are kept; the questions of a document that
+is not in the version are left out with a note (the document was removed). With no ``questions/``
+folder in the scanned folders the active version's questions are kept, for the documents still there.
+Each question is analysed with the new version's lexicon and embedded as a query; vectors of unchanged
+questions come from the embedding cache (or, without a model, from the active version).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.lexicon import Lexicon, LexiconError, parse_lexicon
+from assistant.query import analyze_question
+from assistant.questions import (
+    QUESTIONS_DIR,
+    AnticipatedQuestion,
+    parse_questions_file,
+    read_version_questions,
+    section_matches,
+    write_version_questions,
+)
+from ingestion.report import IngestReport
+
+
+@dataclass
+class QuestionSet:
+    questions: list[AnticipatedQuestion] = field(default_factory=list)
+    digest: str = ""
+    vectors: np.ndarray | None = None  # None until embedded (or copied)
+
+
+def questions_for_version(
+    roots: set[Path],
+    previous_root: Path | None,
+    sections: dict[str, list[str]],
+    lexicon_text: str,
+    report: IngestReport,
+    embeddings: Any = None,
+) -> QuestionSet:
+    """``sections``: document id → its chunks' sections, of the version being built. Without
+    ``embeddings`` (a version built from the active one's rows) the active version's vectors are used."""
+    folders = [root / QUESTIONS_DIR for root in sorted(roots) if (root / QUESTIONS_DIR).is_dir()]
+    questions: list[AnticipatedQuestion] = []
+    if folders:
+        for path in sorted(p for folder in folders for p in folder.glob("*.y*ml")):
+            try:
+                found, errors = parse_questions_file(path.read_text("utf-8"))
+            except UnicodeDecodeError:
+                found, errors = [], ["no está en UTF-8"]
+            for reason in errors:
+                report.fail(str(path), f"preguntas previstas: {reason}")
+            questions += _valid(found, sections, str(path), report)
+    elif previous_root is not None:
+        held, _ = read_version_questions(previous_root)
+        questions = [q for q in held if q.document_id in sections]
+    lexicon = _lexicon(lexicon_text)
+    analysed = [
+        AnticipatedQuestion(q.document_id, q.section, q.text, analyze_question(q.text, lexicon).search_text)
+        for q in questions
+    ]
+    lines = sorted(f"{q.document_id}\n{q.section}\n{q.search_text}" for q in analysed)
+    digest = hashlib.sha256("\n\n".join(lines).encode()).hexdigest() if analysed else ""
+    result = QuestionSet(analysed, digest)
+    if embeddings is not None:
+        result.vectors = embeddings.embed_queries([q.search_text for q in analysed])
+    elif analysed:
+        result.vectors = _copied(previous_root, analysed)
+    return result
+
+
+def _valid(
+    found: list[AnticipatedQuestion], sections: dict[str, list[str]], source: str, report: IngestReport
+) -> list[AnticipatedQuestion]:
+    keep, missing_sections, missing_documents = [], set(), set()
+    for q in found:
+        if q.document_id not in sections:
+            missing_documents.add(q.document_id)
+        elif not any(section_matches(s, q.section) for s in sections[q.document_id]):
+            missing_sections.add((q.document_id, q.section))
+        else:
+            keep.append(q)
+    for doc in sorted(missing_documents):
+        report.notes.append(f"preguntas previstas de «{doc}»: el documento no está en el índice; se omiten")
+    for doc, section in sorted(missing_sections):
+        report.fail(source, f"preguntas previstas: «{doc}» no tiene la sección «{section}»")
+    return keep
+
+
+def _lexicon(text: str) -> Lexicon:
+    try:
+        return parse_lexicon(text) if text else Lexicon()
+    except LexiconError:  # validated before this (lexicon_for_version); an invalid one is never kept
+        return Lexicon()
+
+
+def _copied(previous_root: Path | None, questions: list[AnticipatedQuestion]) -> np.ndarray:
+    held, vectors = read_version_questions(previous_root) if previous_root else ([], np.zeros((0, 1)))
+    by_text = {q.search_text: vectors[i] for i, q in enumerate(held)}
+    rows = [by_text.get(q.search_text) for q in questions]
+    if any(r is None for r in rows):
+        raise RuntimeError("anticipated questions without vectors: re-ingest the corpus")
+    return np.vstack([r for r in rows if r is not None])
+
+
+def write_questions(root: Path, questions: QuestionSet) -> None:
+    if questions.questions and questions.vectors is not None:
+        write_version_questions(root, questions.questions, questions.vectors)
