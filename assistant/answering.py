@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from assistant.lexical import overlap
 from assistant.lexicon import Lexicon
@@ -171,8 +172,11 @@ class ExtractiveAnswerer:
                     used += length
                     break
                 # The enumeration doesn't fit: the best unit alone (with what a heading introduces),
-                # trimmed below.
-                group = group[:2] if is_heading_unit(sentences[i]["text"]) else [i]
+                # trimmed below; a heading over a list brings its lead-in and the list's best items.
+                if is_heading_unit(sentences[i]["text"]):
+                    group = _best_items(sentences, group, scored, budget - used)
+                else:
+                    group = [i]
                 length = sum(len(sentences[u]["text"]) + 1 for u in group)
             chosen.extend(group)
             used += length
@@ -210,3 +214,24 @@ class ExtractiveAnswerer:
         while end < len(units) and sentences[units[end]]["list"]:
             end += 1
         return units[start:end]
+
+
+def _best_items(
+    sentences: list[dict[str, Any]], group: list[int], scored: list[tuple[float, int]], room: int
+) -> list[int]:
+    """A heading, its lead-in and the best-scored items of its list that fit in ``room`` (in
+    document order): 'Funciones del GEIT. Corresponde a cada GEIT: … V. Reportar avances mensuales'
+    rather than the heading and a bare lead-in."""
+    lead = [u for u in group if not sentences[u]["list"]][:2]
+    items = [u for u in group if sentences[u]["list"]]
+    if not items or not lead or not sentences[lead[-1]]["text"].rstrip().endswith(":"):
+        return group[:2]
+    room -= sum(len(sentences[u]["text"]) + 1 for u in lead)
+    rank = {u: n for n, (_, u) in enumerate(scored)}
+    picked: list[int] = []
+    for u in sorted(items, key=lambda u: rank.get(u, len(rank))):
+        size = len(sentences[u]["text"]) + 1
+        if size <= room:
+            picked.append(u)
+            room -= size
+    return lead + sorted(picked) if picked else group[:2]

@@ -250,11 +250,17 @@ class VersionFeatures:
         return dict(zip(self.components, self.programs, strict=True))
 
     def other_program(self, row: int, named: list[str]) -> bool:
-        """True when the question names components and this chunk belongs to none of their programs
-        (a document for every program, like the applicant's guide, is never 'other')."""
+        """True when the question names components and this chunk belongs to none of their programs,
+        or to another component that producers name too (traspatio's rules are not an answer about
+        cadenas de valor, although both are PIDR's). A document for every program, like the
+        applicant's guide, is never 'other'; one that nobody names (INCA Rural's presentation) goes
+        with its program."""
         if not named or self.general[row] or not self.programs[row]:
             return False
-        return self.programs[row] not in {self.program_of.get(c, c) for c in named}
+        if self.programs[row] not in {self.program_of.get(c, c) for c in named}:
+            return True
+        component = self.components[row]
+        return component in self.lexicon.programs and component not in named
 
     @cached_property
     def general(self) -> list[bool]:
