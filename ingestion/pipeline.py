@@ -444,6 +444,7 @@ def _run(
     report.switched = True
     report.total_documents = len(builds)
     report.total_chunks = sum(len(b.chunks) for b in builds.values())
+    report.questions = len(questions.questions)
 
 
 def _absolute_source(settings: Settings, source_path: str) -> Path:

@@ -21,6 +21,7 @@ class IngestReport:
     chunks_reused: int = 0
     total_documents: int = 0
     total_chunks: int = 0
+    questions: int = 0  # anticipated questions in the new version
     seconds: float = 0.0
 
     def fail(self, path: str, reason: str) -> None:
@@ -60,7 +61,7 @@ class IngestReport:
         if self.switched:
             lines.append(
                 f"Nueva versión activa: {self.version} ({self.total_documents} documentos, "
-                f"{self.total_chunks} fragmentos)"
+                f"{self.total_chunks} fragmentos, {self.questions} preguntas previstas)"
             )
         else:
             lines.append(f"Sin cambios en el índice; versión activa: {self.version or 'ninguna'}")
