@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from assistant.layout import QUESTION_VECTORS, QUESTIONS
+from assistant.lexical import LexicalIndex
 from assistant.text import fold
 
 QUESTIONS_DIR = "questions"  # in the corpus folder: one YAML file per document (any name)
@@ -31,6 +32,7 @@ MAX_QUESTION_CHARS = 300
 MAX_PER_SECTION = 60
 NEIGHBOURS = 10  # nearest anticipated questions that vote for their sections
 EXTRA_SECTIONS = 3  # sections of the nearest questions that join the candidates
+LEXICAL_SATURATION = 10.0  # BM25 of a section's questions at which 'known words' counts as half sure
 
 
 class SectionQuestions(BaseModel):
@@ -112,6 +114,9 @@ class QuestionMatch:
     first_rows: frozenset[int] = frozenset()  # rows of the section of the nearest question
     rows: list[int] = field(default_factory=list)  # rows of the nearest sections, nearest first
     known: bool = False  # the version has anticipated questions at all
+    lexical: dict[int, float] = field(default_factory=dict)  # row → BM25 of its questions (best = 1)
+    lexical_top: float = 0.0  # the best section's BM25, saturated (0–1): any producer words known?
+    unknown_share: float = 1.0  # share of the question's words no anticipated question uses
 
     def best(self, row: int) -> float | None:
         """Cosine of the row's nearest anticipated question (None: the row has none)."""
@@ -137,11 +142,19 @@ class VersionQuestions:
             for r in self.rows_of[-1]:
                 of_row.setdefault(r, []).append(i)
         self.of_row = {r: np.asarray(idx, dtype=np.int64) for r, idx in of_row.items()}
+        # BM25 over each section's questions taken together: the producers' own words ("lana",
+        # "papeles", "OSNE") that the rules never use, with typos fixed against those words.
+        self.sections = sorted({key for key in self.rows_of if key})
+        by_section: dict[tuple[int, ...], list[str]] = {}
+        for q, key in zip(self.questions, self.rows_of, strict=True):
+            by_section.setdefault(key, []).append(q.search_text)
+        texts = [" ".join(by_section[key]) for key in self.sections]
+        self.lexical = LexicalIndex.build(texts) if texts else None
 
     def __len__(self) -> int:
         return len(self.questions)
 
-    def match(self, vector: np.ndarray | None) -> QuestionMatch:
+    def match(self, vector: np.ndarray | None, text: str = "") -> QuestionMatch:
         if not self.questions or vector is None or self.vectors.shape[1] != vector.shape[0]:
             return QuestionMatch()
         sims = self.vectors @ vector
@@ -157,6 +170,18 @@ class VersionQuestions:
                 result.votes[r] = result.votes.get(r, 0.0) + 1.0 / k
             if rows and rows not in sections:
                 sections.append(rows)
-        for rows in sections[:EXTRA_SECTIONS]:
+        if self.lexical is not None and text:
+            terms, result.unknown_share = self.lexical.analyze_query(text)
+            scores = self.lexical.scores(terms)
+            best = float(scores.max(initial=0.0))
+            result.lexical_top = best / (best + LEXICAL_SATURATION)
+            if best > 0:
+                for j, rows in enumerate(self.sections):
+                    for r in rows:
+                        result.lexical[r] = float(scores[j]) / best
+                top = self.sections[int(np.argmax(scores))]
+                if top not in sections[:EXTRA_SECTIONS]:
+                    sections.insert(EXTRA_SECTIONS, top)
+        for rows in sections[: EXTRA_SECTIONS + 1]:
             result.rows.extend(rows)
         return result

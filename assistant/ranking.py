@@ -55,11 +55,22 @@ PASSAGE_FEATURES = (
     "question_gap",
     "question_vote",
     "question_first",
+    "question_lexical",
 )
 # Whether to answer at all (versions with anticipated questions): how sure the passage ranker is of
 # its best article and of the best other one, how near the question is to any anticipated question
-# and to the best article's own, and the index's evidence (see Assistant._decide).
-ANSWER_FEATURES = ("passage", "other_passage", "question_top", "question_row", "evidence")
+# and to the best article's own, whether its words are anticipated questions' words at all, the share
+# of its words that neither the rules nor those questions use ("bienpesca", "imss"), and the index's
+# evidence (see Assistant._decide).
+ANSWER_FEATURES = (
+    "passage",
+    "other_passage",
+    "question_top",
+    "question_row",
+    "question_words",
+    "unknown_words",
+    "evidence",
+)
 SENTENCE_FEATURES = (
     "dense",
     "overlap",
@@ -301,11 +312,12 @@ def idf_coverage(query: Query, terms: frozenset[str]) -> float:
     return sum(w for t, w in query.term_idf.items() if t in terms) / total if total else 0.0
 
 
-def _question_features(near: QuestionMatch, row: int) -> tuple[float, float, float, float, float]:
+def _question_features(near: QuestionMatch, row: int) -> tuple[float, ...]:
     """Known, cosine of the row's nearest anticipated question, its gap to the nearest of all
-    (capped), the row's share of the nearest questions, and whether it holds the nearest one."""
+    (capped), the row's share of the nearest questions, whether it holds the nearest one, and the
+    BM25 of its questions relative to the best section's."""
     if not near.known:
-        return 0.0, 0.0, 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     best = near.best(row)
     sim = near.top - _GAP_CAP if best is None else best
     return (
@@ -314,6 +326,7 @@ def _question_features(near: QuestionMatch, row: int) -> tuple[float, float, flo
         max(-_GAP_CAP, sim - near.top),
         near.votes.get(row, 0.0),
         1.0 if row in near.first_rows else 0.0,
+        near.lexical.get(row, 0.0),
     )
 
 
@@ -331,6 +344,8 @@ def answer_features(query: Query, best: Hit, other: Hit | None, evidence: float)
                 other.rank_score if other is not None else 0.0,
                 near.top,
                 near.top - _GAP_CAP if own is None else own,
+                near.lexical_top,
+                min(query.unknown_share, near.unknown_share),
                 evidence,
             ]
         ],
