@@ -21,11 +21,29 @@ _INTENT_TYPE = {"amounts": "number", "deadlines": "date"}
 
 # "¿qué es el PIIEX?", "q es eso del geit", "que significa UER": the term asked about.
 _DEFINITION = re.compile(
-    r"\b(?:que|q|k)\s+(?:es|son|significa|quiere\s+decir)\s+"
+    r"\b(?:que|q|k)\s+(?:es|son|significa|quiere\s+decir|se\s+considera|se\s+entiende\s+por|cuenta\s+como"
+    r"|se\s+le\s+llama|le\s+llaman)\s+"
     r"(?:eso\s+(?:del|de\s+la|de\s+los|de\s+las|de)\s+|lo\s+del?\s+|el\s+|la\s+|los\s+|las\s+|un\s+|una\s+)?"
     r"(?P<term>[a-z0-9ñ][a-z0-9ñ ]{1,40}?)\s*(?:\?|$|,|\.|\by\b|\bpara\b|\bpa\b|\ben\b|\bme\b|\bque\b|\bq\b)"
 )
-_NOT_A_TERM = {"eso", "esto", "exactamente", "lo", "que", "mejor", "necesario", "obligatorio", "posible"}
+_NOT_A_TERM = {
+    "eso",
+    "esto",
+    "exactamente",
+    "lo",
+    "que",
+    "mejor",
+    "necesario",
+    "obligatorio",
+    "posible",
+    "pa",
+    "para",
+    "por",
+    "como",
+    "en",
+    "de",
+    "del",
+}
 _LIST = re.compile(
     r"\b(requisitos?|documentos?|papeles|papeleria|obligaciones|criterios|causas|conceptos|pasos"
     r"|cuales son|que necesito|que se necesita|que piden|que me piden|que debo (?:presentar|entregar|llevar))\b"

@@ -56,6 +56,8 @@ def test_intent_and_program(question: str, kind: str, programs: list[str]) -> No
         ("¿Qué es un GEIT?", "geit"),
         ("q significa RNPA, me lo piden en la cooperativa", "rnpa"),
         ("en el convenio dice ministracion, q es eso", ""),  # 'eso' is not a term
+        ("¿Qué se entiende por veda?", "veda"),
+        ("q cuenta como unidad economica", "unidad economica"),
     ],
 )
 def test_definition_questions_name_their_term(question: str, term: str) -> None:
