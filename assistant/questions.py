@@ -157,7 +157,9 @@ class VersionQuestions:
     def match(self, vector: np.ndarray | None, text: str = "") -> QuestionMatch:
         if not self.questions or vector is None or self.vectors.shape[1] != vector.shape[0]:
             return QuestionMatch()
-        sims = self.vectors @ vector
+        # Not `@`: a matrix this size makes OpenBLAS start its threads, which then spin against the
+        # embedding engine's OpenMP threads (3× the CPU per question, measured with tools/bench_ask.py).
+        sims = np.einsum("ij,j->i", self.vectors, vector)
         k = min(NEIGHBOURS, len(sims))
         nearest = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
         nearest = nearest[np.argsort(-sims[nearest])]

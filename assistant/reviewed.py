@@ -208,7 +208,7 @@ class ReviewedAnswers:
         if not held.entries:
             return None, 0.0
         vector = self.embeddings.embed_query_vector(question)
-        sims = held.vectors @ vector
+        sims = np.einsum("ij,j->i", held.vectors, vector)  # not `@`: see VersionQuestions.match
         row = int(np.argmax(sims))
         return held.entries[held.owners[row]], float(sims[row])
 
