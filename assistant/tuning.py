@@ -25,7 +25,7 @@ class Tuning:
     confidence_slope: float = 12.0
     abstain_passage_floor: float = 0.4  # … or when the passage ranker gives the best passage less than this
     # With anticipated questions, the answer model replaces both: answer when it gives at least this.
-    answer_floor: float = 0.6
+    answer_floor: float = 0.7
     # --- composition ----------------------------------------------------------------------------
     chunks_considered: int = 2  # passages whose sentences compete for the answer
     second_chunk_ratio: float = 0.9  # a lower passage competes only when its score is this close
