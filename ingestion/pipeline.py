@@ -404,7 +404,7 @@ def _run(
     lexicon = lexicon_for_version(roots, previous.root, report)
     reviewed = reviewed_for_version(roots, previous.root, sections_of(builds), report, settings, embeddings)
     questions = questions_for_version(
-        roots, previous.root, _sections(builds), lexicon, report, embeddings if builds else None
+        roots, previous.root, _sections(builds), lexicon, report, embeddings if builds else None, progress
     )
     changed = (
         report.added

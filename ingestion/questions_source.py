@@ -29,6 +29,8 @@ from assistant.questions import (
 )
 from ingestion.report import IngestReport
 
+BATCH = 256
+
 
 @dataclass
 class QuestionSet:
@@ -44,6 +46,7 @@ def questions_for_version(
     lexicon_text: str,
     report: IngestReport,
     embeddings: Any = None,
+    progress: Any = None,
 ) -> QuestionSet:
     """``sections``: document id → its chunks' sections, of the version being built. Without
     ``embeddings`` (a version built from the active one's rows) the active version's vectors are used."""
@@ -70,10 +73,23 @@ def questions_for_version(
     digest = hashlib.sha256("\n\n".join(lines).encode()).hexdigest() if analysed else ""
     result = QuestionSet(analysed, digest)
     if embeddings is not None:
-        result.vectors = embeddings.embed_queries([q.search_text for q in analysed])
+        result.vectors = _embedded(embeddings, [q.search_text for q in analysed], progress)
     elif analysed:
         result.vectors = _copied(previous_root, analysed)
     return result
+
+
+def _embedded(embeddings: Any, texts: list[str], progress: Any) -> np.ndarray:
+    """The questions' vectors, in batches so a first ingestion (thousands of questions, minutes on a
+    small machine) reports progress; unchanged questions come from the embedding cache."""
+    parts = []
+    for start in range(0, len(texts), BATCH):
+        if progress:
+            progress("preguntas previstas", start, len(texts))
+        parts.append(embeddings.embed_queries(texts[start : start + BATCH]))
+    if progress:
+        progress("preguntas previstas", len(texts), len(texts))
+    return np.vstack(parts) if parts else np.zeros((0, getattr(embeddings, "dim", 1)), np.float32)
 
 
 def _valid(

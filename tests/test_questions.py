@@ -78,8 +78,11 @@ def test_questions_are_stored_and_bring_their_section_to_the_candidates(
     assert not target & {h.row for h in retrieval.hits}  # the rule's words alone don't bring it
 
     _write(settings, "reglas-a.yaml", QUESTIONS_A)
-    report = ingest(settings, embeddings=HashingEmbeddings())
+    stages: list[tuple[str, int, int]] = []
+    report = ingest(settings, embeddings=HashingEmbeddings(), progress=lambda *a: stages.append(a))
+    assert ("preguntas previstas", 3, 3) in stages  # a long first embedding shows its progress
     assert report.ok and report.switched and len(report.unchanged) == 2
+    assert "3 preguntas previstas" in report.format_text()
     assert report.chunks_embedded == 3 and _count(settings) == 3  # the three questions, nothing else
     assistant = _assistant(settings)
     version = assistant.versions.current()
