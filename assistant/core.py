@@ -380,7 +380,7 @@ class Assistant:
         return query, retrieval, hits
 
     def _rank(self, version: IndexVersion, query: Query, hits: list[Hit]) -> list[Hit]:
-        model = self.models.passage
+        model = self.models.passage_for(query.near.known)
         vf = self._features(version)
         # A producer who names a program asks about its rules: other programs' articles leave the
         # candidates (documents for every program stay; docs/benchmarks.md § Domain questions).

@@ -71,6 +71,7 @@ ANSWER_FEATURES = (
     "unknown_words",
     "evidence",
 )
+QUESTION_FEATURES = frozenset(f for f in PASSAGE_FEATURES if f.startswith("question_"))
 SENTENCE_FEATURES = (
     "dense",
     "overlap",
@@ -146,6 +147,12 @@ class RankerModels:
     passage: LinearModel | None = None
     sentence: LinearModel | None = None
     answer: LinearModel | None = None
+    # The passage model without the anticipated-question features, for a version that has none (its
+    # probabilities keep the calibration the abstention floor was chosen with).
+    passage_plain: LinearModel | None = None
+
+    def passage_for(self, questions_known: bool) -> LinearModel | None:
+        return self.passage if questions_known else (self.passage_plain or self.passage)
 
     @classmethod
     def load(cls, embedding_model: str, path: Path = MODEL_PATH) -> RankerModels:
@@ -160,6 +167,7 @@ class RankerModels:
             passage=LinearModel.from_json(data["passage"]) if data.get("passage") else None,
             sentence=LinearModel.from_json(data["sentence"]) if data.get("sentence") else None,
             answer=LinearModel.from_json(data["answer"]) if data.get("answer") else None,
+            passage_plain=LinearModel.from_json(data["passage_plain"]) if data.get("passage_plain") else None,
         )
 
 

@@ -64,6 +64,13 @@ def questions_for_version(
     elif previous_root is not None:
         held, _ = read_version_questions(previous_root)
         questions = [q for q in held if q.document_id in sections]
+    covered = {q.document_id for q in questions}
+    if covered:  # the ranker favours sections with anticipated questions: say which documents lack them
+        for doc in sorted(set(sections) - covered):
+            report.notes.append(
+                f"{doc}: sin preguntas previstas ({QUESTIONS_DIR}/); sus artículos compiten en desventaja "
+                "con las preguntas informales"
+            )
     lexicon = _lexicon(lexicon_text)
     analysed = [
         AnticipatedQuestion(q.document_id, q.section, q.text, analyze_question(q.text, lexicon).search_text)

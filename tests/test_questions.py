@@ -83,6 +83,7 @@ def test_questions_are_stored_and_bring_their_section_to_the_candidates(
     assert ("preguntas previstas", 3, 3) in stages  # a long first embedding shows its progress
     assert report.ok and report.switched and len(report.unchanged) == 2
     assert "3 preguntas previstas" in report.format_text()
+    assert any(n.startswith("pesca-b-2014: sin preguntas previstas") for n in report.notes)
     assert report.chunks_embedded == 3 and _count(settings) == 3  # the three questions, nothing else
     assistant = _assistant(settings)
     version = assistant.versions.current()

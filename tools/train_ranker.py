@@ -32,6 +32,7 @@ from assistant.ranking import (  # noqa: E402
     ANSWER_FEATURES,
     MODEL_PATH,
     PASSAGE_FEATURES,
+    QUESTION_FEATURES,
     SENTENCE_FEATURES,
     LinearModel,
     RankerModels,
@@ -280,6 +281,14 @@ def main() -> int:
             )
             model = _fit(np.vstack(xs), np.concatenate(ys), names, _row_weights(ws, ys))
             result[stage] = model
+            if stage == "passage":  # for versions without anticipated questions
+                plain = [i for i, n in enumerate(names) if n not in QUESTION_FEATURES]
+                result["passage_plain"] = _fit(
+                    np.vstack(xs)[:, plain],
+                    np.concatenate(ys),
+                    tuple(names[i] for i in plain),
+                    _row_weights(ws, ys),
+                )
             result[f"{stage}_cv_top1"] = round(float(np.mean(cv)), 4)
             if stage == "passage":  # the sentence stage sees passage probabilities, as at answer time
                 result["answer"] = _answer_model(dom, xs, ys, groups, ws, answer_items)
