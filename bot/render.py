@@ -27,7 +27,7 @@ NOTIFY_OK = "Listo. Cuando el personal del programa responda su pregunta, se lo 
 NOTIFY_GONE = "Esa pregunta ya no está en revisión. Si quiere, escríbamela de nuevo."
 
 EXAMPLES = [
-    "¿Qué papeles necesito para Cadenas de Valor?",
+    "¿Qué requisitos piden en Cadenas de Valor?",
     "¿Cuántas hectáreas puedo tener para pedir apoyo?",
     "¿Hasta cuándo hay ventanilla de PROPESCA?",
 ]

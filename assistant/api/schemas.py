@@ -14,7 +14,7 @@ _FILTER_EXAMPLE = {"program": "pidr", "fiscal_year": 2014}
 
 class AskRequest(BaseModel):
     question: str = Field(
-        min_length=1, max_length=4000, examples=["¿Qué papeles necesito para Cadenas de Valor?"]
+        min_length=1, max_length=4000, examples=["¿Qué requisitos piden en Cadenas de Valor?"]
     )
     session_id: str | None = Field(None, max_length=128, description="Keeps follow-ups in one conversation.")
     filters: Filters | None = Field(None, examples=[_FILTER_EXAMPLE])
