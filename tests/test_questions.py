@@ -174,3 +174,22 @@ def test_with_the_real_model_an_anticipated_question_lifts_its_article(
     without = article_3_probability()
     _write(settings, "reglas-a.yaml", QUESTIONS_A)
     assert article_3_probability() > without + 0.05
+
+
+def test_with_the_real_model_the_answer_model_decides(corpus_settings: Settings) -> None:  # noqa: F811
+    """e5 and the shipped models on a version with anticipated questions: the answer model (not the
+    evidence threshold) decides; a producer's question near an anticipated one is answered from its
+    article, a question the rules don't cover is not."""
+    from assistant.embeddings import E5Embeddings
+
+    emb = E5Embeddings()
+    settings = corpus_settings.model_copy(update={"embeddings": "e5", "ranker": "learned"})
+    _write(settings, "reglas-a.yaml", QUESTIONS_A)
+    _write(settings, "pesca-b.yaml", QUESTIONS_B)
+    ingest(settings, embeddings=emb)
+    assistant = Assistant(settings, embeddings=emb, sessions=MemorySessionStore())
+    assert assistant.models.answer is not None
+    answer = assistant.ask("q papeles me piden")
+    assert not answer.abstained and "Identificación oficial vigente" in answer.text
+    assert answer.citations[0].section.endswith("Artículo 2")
+    assert assistant.ask("quien gano el partido de futbol ayer").abstained
