@@ -355,7 +355,7 @@ class Assistant:
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
         query.term_idf = {t: version.lexical.idf(t) for t in query.terms}
         if version.questions is not None:
-            query.near = version.questions.match(query.vector, query.search_text)
+            query.near = version.questions.match(query.vector, query.search_text, self.tuning)
         return query
 
     def _find(

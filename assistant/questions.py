@@ -26,13 +26,11 @@ from pydantic import BaseModel, Field, ValidationError
 from assistant.layout import QUESTION_VECTORS, QUESTIONS
 from assistant.lexical import LexicalIndex
 from assistant.text import fold
+from assistant.tuning import DEFAULT, Tuning
 
 QUESTIONS_DIR = "questions"  # in the corpus folder: one YAML file per document (any name)
 MAX_QUESTION_CHARS = 300
 MAX_PER_SECTION = 60
-NEIGHBOURS = 10  # nearest anticipated questions that vote for their sections
-EXTRA_SECTIONS = 3  # sections of the nearest questions that join the candidates
-LEXICAL_SATURATION = 10.0  # BM25 of a section's questions at which 'known words' counts as half sure
 
 
 class SectionQuestions(BaseModel):
@@ -117,6 +115,7 @@ class QuestionMatch:
     lexical: dict[int, float] = field(default_factory=dict)  # row → BM25 of its questions (best = 1)
     lexical_top: float = 0.0  # the best section's BM25, saturated (0–1): any producer words known?
     unknown_share: float = 1.0  # share of the question's words no anticipated question uses
+    gap_cap: float = DEFAULT.question_gap_cap  # a row this far below the nearest question is 'far'
 
     def best(self, row: int) -> float | None:
         """Cosine of the row's nearest anticipated question (None: the row has none)."""
@@ -154,16 +153,18 @@ class VersionQuestions:
     def __len__(self) -> int:
         return len(self.questions)
 
-    def match(self, vector: np.ndarray | None, text: str = "") -> QuestionMatch:
+    def match(self, vector: np.ndarray | None, text: str = "", tuning: Tuning = DEFAULT) -> QuestionMatch:
         if not self.questions or vector is None or self.vectors.shape[1] != vector.shape[0]:
             return QuestionMatch()
+        extra = tuning.question_extra_sections
         # Not `@`: a matrix this size makes OpenBLAS start its threads, which then spin against the
         # embedding engine's OpenMP threads (3× the CPU per question, measured with tools/bench_ask.py).
         sims = np.einsum("ij,j->i", self.vectors, vector)
-        k = min(NEIGHBOURS, len(sims))
+        k = min(tuning.question_neighbours, len(sims))
         nearest = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
         nearest = nearest[np.argsort(-sims[nearest])]
         result = QuestionMatch(sims=sims, of_row=self.of_row, top=float(sims[nearest[0]]), known=True)
+        result.gap_cap = tuning.question_gap_cap
         result.first_rows = frozenset(self.rows_of[int(nearest[0])])
         sections: list[tuple[int, ...]] = []
         for i in nearest:
@@ -176,14 +177,14 @@ class VersionQuestions:
             terms, result.unknown_share = self.lexical.analyze_query(text)
             scores = self.lexical.scores(terms)
             best = float(scores.max(initial=0.0))
-            result.lexical_top = best / (best + LEXICAL_SATURATION)
+            result.lexical_top = best / (best + tuning.question_words_saturation)
             if best > 0:
                 for j, rows in enumerate(self.sections):
                     for r in rows:
                         result.lexical[r] = float(scores[j]) / best
                 top = self.sections[int(np.argmax(scores))]
-                if top not in sections[:EXTRA_SECTIONS]:
-                    sections.insert(EXTRA_SECTIONS, top)
-        for rows in sections[: EXTRA_SECTIONS + 1]:
+                if top not in sections[:extra]:
+                    sections.insert(extra, top)
+        for rows in sections[: extra + 1]:
             result.rows.extend(rows)
         return result

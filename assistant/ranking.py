@@ -327,18 +327,15 @@ def _question_features(near: QuestionMatch, row: int) -> tuple[float, ...]:
     if not near.known:
         return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     best = near.best(row)
-    sim = near.top - _GAP_CAP if best is None else best
+    sim = near.top - near.gap_cap if best is None else best
     return (
         1.0,
         sim,
-        max(-_GAP_CAP, sim - near.top),
+        max(-near.gap_cap, sim - near.top),
         near.votes.get(row, 0.0),
         1.0 if row in near.first_rows else 0.0,
         near.lexical.get(row, 0.0),
     )
-
-
-_GAP_CAP = 0.15  # a section this far below the nearest question is simply 'far'
 
 
 def answer_features(query: Query, best: Hit, other: Hit | None, evidence: float) -> np.ndarray:
@@ -351,7 +348,7 @@ def answer_features(query: Query, best: Hit, other: Hit | None, evidence: float)
                 best.rank_score,
                 other.rank_score if other is not None else 0.0,
                 near.top,
-                near.top - _GAP_CAP if own is None else own,
+                near.top - near.gap_cap if own is None else own,
                 near.lexical_top,
                 min(query.unknown_share, near.unknown_share),
                 evidence,

@@ -26,6 +26,11 @@ class Tuning:
     abstain_passage_floor: float = 0.4  # … or when the passage ranker gives the best passage less than this
     # With anticipated questions, the answer model replaces both: answer when it gives at least this.
     answer_floor: float = 0.7
+    # --- anticipated questions (assistant/questions.py) ----------------------------------------------
+    question_neighbours: int = 10  # nearest anticipated questions that vote for their sections
+    question_extra_sections: int = 3  # sections of the nearest questions that join the candidates
+    question_gap_cap: float = 0.15  # a section this far below the nearest question is simply 'far'
+    question_words_saturation: float = 10.0  # BM25 of a section's questions counted as half sure
     # --- composition ----------------------------------------------------------------------------
     chunks_considered: int = 2  # passages whose sentences compete for the answer
     second_chunk_ratio: float = 0.9  # a lower passage competes only when its score is this close
@@ -59,6 +64,10 @@ CALIBRATED: dict[str, str] = {
     "abstain_threshold": "docs/benchmarks.md § Abstention and § Domain questions",
     "abstain_passage_floor": "docs/benchmarks.md § Domain questions (tune split sweep)",
     "answer_floor": "docs/benchmarks.md § Domain questions (anticipated questions, tune split)",
+    "question_neighbours": "not calibrated",
+    "question_extra_sections": "not calibrated (recall of the right article among them: docs/benchmarks.md)",
+    "question_gap_cap": "not calibrated",
+    "question_words_saturation": "not calibrated (the answer model learns its weight)",
     "confidence_slope": "not calibrated (only shapes the reported confidence)",
     "chunks_considered": "docs/benchmarks.md § Short answers",
     "second_chunk_ratio": "not calibrated",
