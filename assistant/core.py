@@ -78,6 +78,7 @@ def tuning_for(settings: Settings) -> Tuning:
         dense_weight=settings.dense_weight,
         near_duplicate=settings.near_duplicate_threshold,
         abstain_threshold=settings.abstain_threshold,
+        answer_floor=settings.answer_floor,
     )
 
 

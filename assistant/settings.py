@@ -112,6 +112,14 @@ class Settings(BaseSettings):
         description="Minimum evidence score to answer; below it the assistant says the rules don't cover "
         "the question. Calibrated by `campo eval xquad` (see docs/benchmarks.md).",
     )
+    answer_floor: float = Field(
+        TUNING.answer_floor,
+        ge=0.0,
+        le=1.0,
+        description="With anticipated questions (corpus/questions/) and the learned models: the answer "
+        "model's probability that the best article is right, below which the assistant abstains. Lower "
+        "answers more questions and gives more wrong answers (sweep in docs/benchmarks.md, Domain questions).",
+    )
     ranker: Literal["learned", "hand"] = Field(
         "learned",
         description="How passages and answer sentences are ranked: 'learned' = the small logistic models "
