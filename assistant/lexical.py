@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,10 @@ import bm25s
 import numpy as np
 
 from assistant.text import STOPWORDS, analyze, edit_distance_at_most, fold, near_stopword, stem, tokens
+
+# bm25s sets its own logger to DEBUG when imported (after the CLI configured logging): every index
+# built at answer time would print "Building index from tokens".
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 class LexicalIndex:

@@ -74,8 +74,8 @@ def test_questions_are_stored_and_bring_their_section_to_the_candidates(
     assistant = _assistant(settings)
     version = assistant.versions.current()
     target = {r for r, c in enumerate(version.chunks) if c.get("section", "").endswith("Artículo 3")}
-    _, retrieval, _ = assistant._find(version, asked, 5, None)
-    assert not target & {h.row for h in retrieval.hits}  # the rule's words alone don't bring it
+    query, _, _ = assistant._find(version, asked, 5, None)
+    assert not query.near.known and not query.near.rows  # no questions yet: nothing added
 
     _write(settings, "reglas-a.yaml", QUESTIONS_A)
     stages: list[tuple[str, int, int]] = []
@@ -90,6 +90,7 @@ def test_questions_are_stored_and_bring_their_section_to_the_candidates(
     query, retrieval, _ = assistant._find(version, asked, 5, None)
     assert query.near.known and query.near.first_rows == frozenset(target)
     assert query.near.best(next(iter(target))) == pytest.approx(1.0, abs=1e-5)
+    assert target <= set(query.near.rows)  # they join the candidates whatever the retrievers found
     assert target <= {h.row for h in retrieval.hits}
 
 
