@@ -282,16 +282,7 @@ class Assistant:
         if self.models.passage is None:
             return evidence >= t.abstain_threshold, None, None
         first = hits[0]
-        a = version.chunks[first.row]
-        other = next(
-            (
-                h
-                for h in hits[1:]
-                if version.chunks[h.row]["document_id"] != a["document_id"]
-                or version.chunks[h.row].get("section") != a.get("section")
-            ),
-            None,
-        )
+        other = self._runner_up(version, hits)
         sure: float | None = None
         if self.models.answer is not None and query.near.known:
             z = float(self.models.answer.score(answer_features(query, first, other, evidence))[0])
@@ -302,6 +293,20 @@ class Assistant:
             return False, None, None
         answer, second = self._pair(first, other)
         return answer, second, sure
+
+    @staticmethod
+    def _runner_up(version: IndexVersion, hits: list[Hit]) -> Hit | None:
+        """The best candidate from another article than the first (another document or section)."""
+        a = version.chunks[hits[0].row]
+        return next(
+            (
+                h
+                for h in hits[1:]
+                if version.chunks[h.row]["document_id"] != a["document_id"]
+                or version.chunks[h.row].get("section") != a.get("section")
+            ),
+            None,
+        )
 
     def _pair(self, first: Hit, other: Hit | None) -> tuple[bool, Hit | None]:
         """The margin policy: (answer, runner-up article to show too) from the two probabilities."""

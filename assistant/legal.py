@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from assistant.normalize import fold
+
 ORDINAL = r"(?:primer|segund|tercer|cuart|quint|sext|s[ée]ptim|octav|noven|d[ée]cim|[úu]nic)[oa]"
 
 # "Título II", "CAPÍTULO PRIMERO", "Sección 3. …" open a division; "Capítulo II de la Ley" does not.
@@ -64,3 +66,11 @@ def article_label(match: re.Match[str]) -> str:
         r"[\s-]*(bis|ter|qu[áa]ter)$", lambda m: " " + m.group(1).capitalize(), number, flags=re.I
     )
     return f"Artículo {number if number[0].isdigit() else number.capitalize()}"
+
+
+def names_section(path: str, named: str) -> bool:
+    """Whether ``named`` names the section at ``path``: 'Título I > Capítulo II > Artículo 8' is named
+    by itself, by a tail of it ('Capítulo II > Artículo 8') or by its last part ('Artículo 8'), accents
+    and case aside."""
+    a, b = fold(path).strip(), fold(named).strip()
+    return a == b or a.endswith(" > " + b) or a.split(" > ")[-1] == b

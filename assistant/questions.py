@@ -24,8 +24,8 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from assistant.layout import QUESTION_VECTORS, QUESTIONS
+from assistant.legal import names_section
 from assistant.lexical import LexicalIndex
-from assistant.text import fold
 from assistant.tuning import DEFAULT, Tuning
 
 QUESTIONS_DIR = "questions"  # in the corpus folder: one YAML file per document (any name)
@@ -55,10 +55,7 @@ class AnticipatedQuestion:
 
 def section_matches(chunk_section: str, named: str) -> bool:
     """'Capítulo II > Artículo 8' is named as itself or as 'Artículo 8'; '' names an untitled section."""
-    a, b = fold(chunk_section).strip(), fold(named).strip()
-    if not b:
-        return not a
-    return a == b or a.endswith(" > " + b) or a.split(" > ")[-1] == b
+    return names_section(chunk_section, named) if named.strip() else not chunk_section.strip()
 
 
 def parse_questions_file(text: str) -> tuple[list[AnticipatedQuestion], list[str]]:
@@ -133,21 +130,26 @@ class VersionQuestions:
             by_document.setdefault(chunk["document_id"], []).append(row)
         self.rows_of: list[tuple[int, ...]] = []
         of_row: dict[int, list[int]] = {}
+        resolved: dict[tuple[str, str], tuple[int, ...]] = {}  # thousands of questions, ~200 sections
         for i, q in enumerate(self.questions):
-            rows = by_document.get(q.document_id, [])
-            self.rows_of.append(
-                tuple(r for r in rows if section_matches(str(chunks[r].get("section") or ""), q.section))
-            )
+            key = (q.document_id, q.section)
+            if key not in resolved:
+                rows = by_document.get(q.document_id, [])
+                sections = [str(chunks[r].get("section") or "") for r in rows]
+                resolved[key] = tuple(
+                    r for r, s in zip(rows, sections, strict=True) if section_matches(s, q.section)
+                )
+            self.rows_of.append(resolved[key])
             for r in self.rows_of[-1]:
                 of_row.setdefault(r, []).append(i)
         self.of_row = {r: np.asarray(idx, dtype=np.int64) for r, idx in of_row.items()}
         # BM25 over each section's questions taken together: the producers' own words ("lana",
         # "papeles", "OSNE") that the rules never use, with typos fixed against those words.
-        self.sections = sorted({key for key in self.rows_of if key})
+        self.sections = sorted({rows for rows in self.rows_of if rows})
         by_section: dict[tuple[int, ...], list[str]] = {}
-        for q, key in zip(self.questions, self.rows_of, strict=True):
-            by_section.setdefault(key, []).append(q.search_text)
-        texts = [" ".join(by_section[key]) for key in self.sections]
+        for q, rows_of_q in zip(self.questions, self.rows_of, strict=True):
+            by_section.setdefault(rows_of_q, []).append(q.search_text)
+        texts = [" ".join(by_section[rows]) for rows in self.sections]
         self.lexical = LexicalIndex.build(texts) if texts else None
 
     def __len__(self) -> int:

@@ -26,8 +26,8 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from assistant.layout import REVIEWED_ENTRIES, REVIEWED_VECTORS, version_dir
+from assistant.legal import names_section
 from assistant.models import Answer, Citation
-from assistant.text import fold
 
 REVIEWED_FILE = "reviewed-answers.yaml"  # in the corpus folder
 MAX_QUESTION_CHARS = 500
@@ -68,10 +68,7 @@ def has_html(text: str) -> bool:
 
 def section_matches(chunk_section: str, cited: str) -> bool:
     """'Capítulo II > Artículo 8' is cited as itself, as 'Artículo 8' or (with no section) as the document."""
-    if not cited.strip():
-        return True
-    a, b = fold(chunk_section).strip(), fold(cited).strip()
-    return a == b or a.endswith(" > " + b) or a.split(" > ")[-1] == b
+    return not cited.strip() or names_section(chunk_section, cited)
 
 
 def entry_problems(

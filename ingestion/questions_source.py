@@ -103,13 +103,18 @@ def _valid(
     found: list[AnticipatedQuestion], sections: dict[str, list[str]], source: str, report: IngestReport
 ) -> list[AnticipatedQuestion]:
     keep, missing_sections, missing_documents = [], set(), set()
+    exists: dict[tuple[str, str], bool] = {}  # one check per section, not per question
     for q in found:
+        key = (q.document_id, q.section)
         if q.document_id not in sections:
             missing_documents.add(q.document_id)
-        elif not any(section_matches(s, q.section) for s in sections[q.document_id]):
-            missing_sections.add((q.document_id, q.section))
-        else:
+            continue
+        if key not in exists:
+            exists[key] = any(section_matches(s, q.section) for s in sections[q.document_id])
+        if exists[key]:
             keep.append(q)
+        else:
+            missing_sections.add(key)
     for doc in sorted(missing_documents):
         report.notes.append(f"preguntas previstas de «{doc}»: el documento no está en el índice; se omiten")
     for doc, section in sorted(missing_sections):

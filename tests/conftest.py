@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +130,12 @@ def assistant_factory(tmp_path: Path) -> Callable[..., Assistant]:
         return Assistant(s, embeddings=HashingEmbeddings(), sessions=MemorySessionStore())
 
     return factory
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server for the module (skips when Redis is not installed); see tests.servers.backend_overrides."""
+    from tests.servers import redis_server
+
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url

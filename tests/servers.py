@@ -13,9 +13,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,3 +123,15 @@ def chroma_server(path: Path) -> Iterator[str]:
         yield url
     finally:
         _stop(proc)
+
+
+def backend_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings overrides for a test parametrised over the state backends ('sqlite' or 'redis'): Redis
+    gets the module's server (fixture ``redis_url``) and a key prefix of its own."""
+    overrides: dict[str, Any] = {"state_backend": request.param}
+    if request.param == "redis":
+        overrides |= {
+            "redis_url": request.getfixturevalue("redis_url"),
+            "redis_prefix": f"t{uuid.uuid4().hex}:",
+        }
+    return overrides

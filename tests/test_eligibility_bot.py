@@ -39,6 +39,7 @@ from bot.eligibility_flow import (
     offer_guided_check_markup,
     purge_expired,
 )
+from tests.fakes.producers import FISHERMAN
 from tests.test_bot import Harness, _harness
 
 try:
@@ -49,25 +50,9 @@ except ImportError:  # pragma: no cover - the fake ships with the bot tests
 ROOT = Path(__file__).resolve().parents[1]
 CHAT = 111
 
-# A pescador's answers, as a producer gives them (labels of the buttons, numbers typed).
-PESCADOR_ANSWERS: dict[str, str] = {
-    "tipo_solicitante": "Yo, como persona física",
-    "actividad": "Pesca",
-    "edad": "47 años",
-    "recibio_apoyo_previo": "No",
-    "hectareas": "0",
-    "unidades_animal": "0",
-    "anios_actividad": "13",
-    "es_servidor_publico": "No",
-    "unidad_economica_rnpa": "Sí",
-    "tiene_permiso_pesca": "Sí",
-    "sancionado_veda": "No",
-    "tiene_embarcacion_menor": "Sí",
-    "trabaja_como_jornalero": "No",
-    "municipio_cruzada": "No sé",
-    "habitantes_localidad": "3000",
-    "metros_traspatio": "10",
-}
+# A pescador's answers, as a producer gives them (labels of the buttons, numbers typed): the
+# transcripts' fisherman, typing his age and years in other words.
+PESCADOR_ANSWERS: dict[str, str] = {**FISHERMAN, "edad": "47 años", "anios_actividad": "13"}
 
 
 @pytest.fixture(scope="module")

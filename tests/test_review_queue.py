@@ -3,8 +3,6 @@ figures, and no half-written change when a write fails mid-way."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,25 +11,14 @@ import pytest
 
 from assistant.review_queue import ReviewQueue, SQLiteReviewQueue, make_review_queue, public_item
 from assistant.settings import Settings
-from tests.servers import redis_server
+from tests.servers import backend_overrides
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
 @pytest.fixture(params=["sqlite", "redis"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    extra: dict[str, Any] = {}
-    if request.param == "redis":
-        extra = {"redis_url": request.getfixturevalue("redis_url"), "redis_prefix": f"t{uuid.uuid4().hex}:"}
-    return Settings(
-        data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", state_backend=request.param, **extra
-    )
+    return Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", **backend_overrides(request))
 
 
 def _vec(*values: float) -> np.ndarray:

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -27,7 +26,7 @@ from assistant.feedback import export_feedback
 from assistant.sessions import RedisSessionStore, SessionStore, Turn
 from assistant.settings import Settings
 from assistant.state import make_feedback_store, make_rate_limiter, make_session_store, redis_client
-from tests.servers import free_port, redis_server
+from tests.servers import backend_overrides, free_port
 
 # This module is imported by the spawned worker processes too: it imports only the light state modules.
 pytestmark = pytest.mark.integration
@@ -35,12 +34,6 @@ pytestmark = pytest.mark.integration
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", **overrides)
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +48,7 @@ def pool() -> Iterator[ProcessPoolExecutor]:
 @pytest.fixture(params=["sqlite", "redis"])
 def state(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings selecting one backend; each test gets its own data dir / Redis key prefix."""
-    extra: dict[str, Any] = {}
-    if request.param == "redis":
-        extra = {"redis_url": request.getfixturevalue("redis_url"), "redis_prefix": f"t{uuid.uuid4().hex}:"}
-    return make_settings(tmp_path, state_backend=request.param, session_backend="state", **extra)
+    return make_settings(tmp_path, session_backend="state", **backend_overrides(request))
 
 
 def sessions(settings: Settings, **knobs: Any) -> SessionStore:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from campo.server import create_server_app
 from tests.conftest import build_test_index, make_settings
 from tests.fakes import graph_server as meta
 from tests.fakes.graph_server import problems
-from tests.servers import redis_server
+from tests.servers import backend_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,18 +118,9 @@ def test_whatsapp_numbers_are_redacted_from_logs() -> None:
 # --- Once-only claims shared by workers ------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
 @pytest.fixture(params=["sqlite", "redis"])
 def state(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    extra: dict[str, Any] = {}
-    if request.param == "redis":
-        extra = {"redis_url": request.getfixturevalue("redis_url"), "redis_prefix": f"t{uuid.uuid4().hex}:"}
-    return Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path, state_backend=request.param, **extra)
+    return Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path, **backend_overrides(request))
 
 
 @pytest.mark.integration

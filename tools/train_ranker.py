@@ -124,16 +124,7 @@ def _answer_model(
             query, retrieval, hits = dom._find(version, item["q"], None, None)
             if not hits:
                 continue
-            first = version.chunks[hits[0].row]
-            other = next(
-                (
-                    h
-                    for h in hits[1:]
-                    if (version.chunks[h.row]["document_id"], version.chunks[h.row].get("section"))
-                    != (first["document_id"], first.get("section"))
-                ),
-                None,
-            )
+            other = dom._runner_up(version, hits)
             rows.append(answer_features(query, hits[0], other, evidence_score(retrieval, dom.tuning)))
             labels.append(int(item["document"] is not None and _is_gold(version, item, hits[0])))
     x, y = np.vstack(rows), np.array(labels, dtype=np.int64)
