@@ -162,6 +162,13 @@ class ExtractiveAnswerer:
             length = sum(len(sentences[u]["text"]) + 1 for u in group)
             if used + length > budget:
                 if i != best:
+                    # Its enumeration doesn't fit: the item alone, if it does ('e) Emisión del
+                    # certificado, con vigencia de tres años' next to the best unit of the same list).
+                    solo = len(sentences[i]["text"]) + 1
+                    if used + solo <= budget and not is_heading_unit(sentences[i]["text"]):
+                        chosen.append(i)
+                        used += solo
+                        groups += 1
                     continue
                 lead_in = sentences[i]["text"].rstrip().endswith(":")
                 if len(group) > 2 and (lead_in or query.wants_list):

@@ -1,0 +1,69 @@
+"""The composer: which units of the best passage make the answer, within the budget.
+
+The sentence scores are given (a scorer that returns fixed scores), so these tests check composition
+alone: what goes in, in which order, and what is left out.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from assistant.answering import ExtractiveAnswerer
+from assistant.query import Query
+from assistant.retrieval import Hit
+
+UNITS = [
+    ("Artículo 12. Proceso de certificación.", False),
+    ("La certificación se obtiene en las etapas siguientes:", False),
+    ("a) Registro del aspirante en el sistema;", True),
+    ("b) Diagnóstico de sus competencias frente al estándar de competencia;", True),
+    ("c) Formación en los temas en los que el diagnóstico muestre brechas;", True),
+    ("d) Evaluación por un evaluador independiente, con evidencias del trabajo en campo;", True),
+    ("e) Emisión del certificado, con vigencia de tres años.", True),
+    ("Al cierre del año, 583 personas habían sido formadas, acreditadas o certificadas.", False),
+]
+
+
+class FixedScores(ExtractiveAnswerer):
+    def __init__(self, scores: dict[int, float]) -> None:
+        super().__init__()
+        self.scores = scores
+
+    def score_units(self, version: Any, hits: list[Hit], query: Query, vf: Any) -> list[tuple[float, int]]:
+        return sorted(((s, i) for i, s in self.scores.items()), key=lambda x: -x[0])
+
+
+def _version() -> Any:
+    sentences = [{"text": t, "list": is_item, "chunk": 0} for t, is_item in UNITS]
+    return SimpleNamespace(sentences=sentences, sentences_of_chunk={0: list(range(len(UNITS)))})
+
+
+def _extract(scores: dict[int, float], budget: int) -> str:
+    query = Query(text="q", search_text="q", tokens=["q"])
+    hit = Hit(row=0, score=1.0, dense=1.0, lexical=1.0)
+    features: Any = SimpleNamespace()  # unused: the scores are given
+    return FixedScores(scores).extract(_version(), [hit], query, features, budget).body
+
+
+def test_an_item_of_a_list_that_does_not_fit_still_joins_the_best_sentence() -> None:
+    """The best unit is a sentence; the runner-up is one item of a list too long for the budget: the
+    item alone joins (it used to be dropped with its whole list, leaving the wrong sentence alone)."""
+    body = _extract({7: 0.9, 6: 0.85, 0: 0.1, 1: 0.1, 2: 0.1, 3: 0.1, 4: 0.1, 5: 0.1}, budget=160)
+    assert "vigencia de tres años" in body and "583 personas" in body
+    assert "a) Registro" not in body
+    assert body.index("e) Emisión") < body.index("Al cierre")  # document order
+    assert len(body) <= 160
+
+
+def test_a_heading_never_joins_alone() -> None:
+    body = _extract({7: 0.9, 0: 0.85, 1: 0.1, 2: 0.1, 3: 0.1, 4: 0.1, 5: 0.1, 6: 0.1}, budget=160)
+    assert "Proceso de certificación" not in body
+    assert "583 personas" in body
+
+
+def test_a_list_that_fits_comes_whole_with_its_lead_in() -> None:
+    body = _extract({6: 0.9, 7: 0.1, 0: 0.1, 1: 0.1, 2: 0.1, 3: 0.1, 4: 0.1, 5: 0.1}, budget=1000)
+    lines = body.splitlines()
+    assert "La certificación se obtiene en las etapas siguientes:" in lines
+    assert [line[:2] for line in lines if line[1:2] == ")"] == ["a)", "b)", "c)", "d)", "e)"]
