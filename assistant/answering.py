@@ -22,7 +22,7 @@ from assistant.ranking import (
     sentence_features,
 )
 from assistant.retrieval import Hit
-from assistant.text import is_heading_unit
+from assistant.text import STOPWORDS, fold, is_heading_unit, stem, tokens
 from assistant.tuning import DEFAULT, Tuning
 from assistant.versions import IndexVersion
 
@@ -50,30 +50,48 @@ def attribution(chunk: dict[str, object]) -> str:
     return f"Según {title}{where}"
 
 
+_WORD = re.compile(r"\S+")
+
+
 def _trim(text: str, budget: int, query: Query) -> str:
-    """Cut one long sentence to the window of clauses most related to the question."""
+    """Cut one long sentence to the window of words that answers: the most (idf-weighted) question
+    words, centred on them. The answer usually sits next to the words it shares with the question
+    ('Debido a su desastrosa situación financiera, el Polonia fue relegado…'), so the window keeps
+    room on both sides rather than starting at the first shared word."""
     if len(text) <= budget:
         return text
-    clauses = re.split(r"(?<=[,;:])\s+", text)
-    best, best_score = "", -1.0
-    for i in range(len(clauses)):
-        window = ""
-        for j in range(i, len(clauses)):
-            candidate = (window + " " + clauses[j]).strip()
-            if len(candidate) + 2 > budget:
-                break
-            window = candidate
-            score = overlap(query.search_text, window) + 0.1 * answer_type_match(query, window)
-            score += 0.001 * len(window) / budget
-            if score > best_score:
-                best, best_score = window, score
-    if not best:
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    asked = {
+        stem(t): query.term_idf.get(stem(t)) or 1.0 for t in tokens(query.search_text) if t not in STOPWORDS
+    }
+    weights = [next((asked[s] for s in map(stem, tokens(text[a:b])) if s in asked), 0.0) for a, b in words]
+    room = budget - 2  # for the ellipses
+    best: tuple[tuple[float, float], int, int] | None = None
+    end = 0
+    for start in range(len(words)):
+        end = max(end, start)
+        while end + 1 < len(words) and words[end + 1][1] - words[start][0] <= room:
+            end += 1
+        if words[end][1] - words[start][0] > room:
+            continue  # one word longer than the budget
+        shared = [k for k in range(start, end + 1) if weights[k]]
+        distinct = {fold(text[words[k][0] : words[k][1]]): weights[k] for k in shared}
+        off_centre = 0.0
+        if shared:
+            middle = (words[shared[0]][0] + words[shared[-1]][1]) / 2
+            off_centre = abs(middle - (words[start][0] + words[end][1]) / 2) / budget
+        key = (round(sum(distinct.values()), 6), -off_centre)
+        if best is None or key > best[0]:
+            best = (key, start, end)
+        if end == len(words) - 1:
+            break
+    if best is None:
         cut = text[: budget - 1]
-        best = cut[: cut.rfind(" ")] if " " in cut else cut
-        return best + ELLIPSIS
-    prefix = ELLIPSIS if not text.startswith(best) else ""
-    suffix = ELLIPSIS if not text.endswith(best) else ""
-    return f"{prefix}{best}{suffix}"
+        return (cut[: cut.rfind(" ")] if " " in cut else cut) + ELLIPSIS
+    _, start, end = best
+    prefix = ELLIPSIS if start > 0 else ""
+    suffix = ELLIPSIS if end < len(words) - 1 else ""
+    return f"{prefix}{text[words[start][0] : words[end][1]]}{suffix}"
 
 
 def _fit(pieces: list[str], budget: int) -> list[str]:

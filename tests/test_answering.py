@@ -67,3 +67,21 @@ def test_a_list_that_fits_comes_whole_with_its_lead_in() -> None:
     lines = body.splitlines()
     assert "La certificación se obtiene en las etapas siguientes:" in lines
     assert [line[:2] for line in lines if line[1:2] == ")"] == ["a)", "b)", "c)", "d)", "e)"]
+
+
+def test_a_long_sentence_is_cut_around_the_words_it_shares_with_the_question() -> None:
+    """The answer sits next to the question's words, often before them: the window keeps room on
+    both sides instead of starting at the first shared word."""
+    from assistant.answering import _trim
+
+    sentence = (
+        "Debido a que no entregó el informe final, la organización fue dada de baja del padrón de "
+        "beneficiarios en 2014 y ahora solo puede participar en la convocatoria como invitada (sin "
+        "voto), la categoría más baja del padrón de organizaciones del componente."
+    )
+    question = "por que la organizacion fue dada de baja del padron de beneficiarios en 2014"
+    query = Query(text=question, search_text=question, tokens=question.split())
+    cut = _trim(sentence, 150, query)
+    assert len(cut) <= 150
+    assert "informe final" in cut and "padrón de beneficiarios en 2014" in cut
+    assert cut.endswith("…")
