@@ -26,6 +26,7 @@ from assistant.retrieval import Hit, HybridRetriever, Retrieval
 from assistant.review import ReviewDesk
 from assistant.sessions import SessionStore, Turn, make_session_store
 from assistant.settings import Settings
+from assistant.spelling import Speller
 from assistant.text import analyze, fold
 from assistant.tuning import Tuning
 from assistant.versions import (
@@ -356,7 +357,7 @@ class Assistant:
     # --- the question road: analyse once → candidates → ranking --------------------------------
     def analyze(self, version: IndexVersion, question: str) -> Query:
         """The question analysed once, against the version's lexicon, vocabulary and model."""
-        query = analyze_question(question, version.lexicon)
+        query = analyze_question(self._speller(version).correct(question), version.lexicon)
         query.vector = self.embeddings.embed_query_vector(query.search_text)
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
         query.term_idf = {t: version.lexical.idf(t) for t in query.terms}
@@ -402,6 +403,16 @@ class Assistant:
         for h, z in zip(hits, logits, strict=True):
             h.rank_score = float(1 / (1 + math.exp(-z)))
         return sorted(hits, key=lambda h: -h.rank_score)
+
+    @staticmethod
+    def _speller(version: IndexVersion) -> Speller:
+        speller = version.cache.get("speller")
+        if speller is None:
+            asked = [q.text for q in version.questions.questions] if version.questions is not None else []
+            texts = [str(c["text"]) for c in version.chunks]
+            speller = version.cache["speller"] = Speller(texts, asked, version.lexicon.vocabulary())
+        assert isinstance(speller, Speller)
+        return speller
 
     @staticmethod
     def _features(version: IndexVersion) -> VersionFeatures:

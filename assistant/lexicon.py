@@ -67,6 +67,16 @@ class Lexicon:
     def empty(self) -> bool:
         return not (self.spellings or self.synonyms or self.question_cues or self.programs)
 
+    def vocabulary(self) -> set[str]:
+        """Every word the lexicon names (a producer's word it knows is not a misspelling)."""
+        found = set(self.spellings) | {w for v in self.spellings.values() for w in v.split()}
+        for phrase, targets in self.synonyms.items():
+            found.update(phrase)
+            found.update(w for t in targets for w in t.split())
+        for table in (self.question_cues, self.heading_cues, self.programs):
+            found.update(w for phrases in table.values() for phrase in phrases for w in phrase)
+        return found
+
     # --- query side ---------------------------------------------------------------------------
     def normalize(self, text: str) -> list[str]:
         """Folded words with chat spellings spelled out: 'q papeles pa pesca' → que papeles para pesca."""
