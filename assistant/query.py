@@ -26,6 +26,11 @@ _DEFINITION = re.compile(
     r"(?:eso\s+(?:del|de\s+la|de\s+los|de\s+las|de)\s+|lo\s+del?\s+|el\s+|la\s+|los\s+|las\s+|un\s+|una\s+)?"
     r"(?P<term>[a-z0-9ñ][a-z0-9ñ ]{1,40}?)\s*(?:\?|$|,|\.|\by\b|\bpara\b|\bpa\b|\ben\b|\bme\b|\bque\b|\bq\b)"
 )
+# "dice ministracion, q es eso?", "y el rnpa q significa": the term comes first.
+_DEFINITION_AFTER = re.compile(
+    r"(?P<term>[a-z0-9ñ]{3,})(?:\s*,\s*(?:que|q|k)\s+(?:es|significa|quiere\s+decir)"
+    r"|\s+(?:que|q|k)\s+(?:significa|quiere\s+decir))(?:\s+(?:eso|esto))?\s*\?*\s*$"
+)
 _NOT_A_TERM = {
     "eso",
     "esto",
@@ -97,6 +102,11 @@ def analyze_question(text: str, lexicon: Lexicon) -> Query:
         term = " ".join(match.group("term").split()[:3])
         if term.split()[0] in _NOT_A_TERM:
             term = ""
+    if not term:
+        after = _DEFINITION_AFTER.search(re.sub(r"[¿¡\"'()]", " ", folded).strip())
+        if after and after.group("term") not in _NOT_A_TERM:
+            term = after.group("term")
+            match = after
     if match and term and not any(m.kind == "definition" for m in intents):
         intents = [IntentMatch("definition", 2.0), *intents]
     # The question as asked unless chat spellings changed a word, then the spelled-out words; plus the

@@ -55,7 +55,8 @@ def test_intent_and_program(question: str, kind: str, programs: list[str]) -> No
         ("q es eso del PIIEX", "piiex"),
         ("¿Qué es un GEIT?", "geit"),
         ("q significa RNPA, me lo piden en la cooperativa", "rnpa"),
-        ("en el convenio dice ministracion, q es eso", ""),  # 'eso' is not a term
+        ("en el convenio dice ministracion, q es eso", "ministracion"),  # the term comes first
+        ("y el finiquito q significa?", "finiquito"),
         ("¿Qué se entiende por veda?", "veda"),
         ("q cuenta como unidad economica", "unidad economica"),
     ],
@@ -64,6 +65,11 @@ def test_definition_questions_name_their_term(question: str, term: str) -> None:
     query = analyze_question(question, LEXICON)
     assert query.definition_term == term
     assert query.kind == "definition"
+
+
+@pytest.mark.parametrize("question", ["me dijeron q es eso", "cuanto es, q es eso", "q es lo mejor pa mi"])
+def test_no_term_is_made_up(question: str) -> None:
+    assert analyze_question(question, LEXICON).definition_term == ""
 
 
 def test_article_kinds_come_from_the_documents_own_titles() -> None:
