@@ -73,11 +73,11 @@ def publish(assistant: Assistant, settings: Settings, groups: list[dict[str, Any
         item_of_group.append(sorted(i for i in ids if i)[0])
     documents = assistant.review.documents()
     for group, item_id in zip(groups, item_of_group, strict=True):
-        item = queue.get(item_id) or {}
+        queued = queue.get(item_id) or {}
         cited = [ReviewedCitation(**c) for c in group["citations"]]
         entry = ReviewedEntry(
             id=f"r{item_id}",
-            question=item["question"],
+            question=queued["question"],
             variants=group.get("variants") or [],
             answer=group["answer"],
             citations=cited,

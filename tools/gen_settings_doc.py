@@ -62,7 +62,7 @@ def type_text(field: FieldInfo) -> str:
     elif annotation is SecretStr:
         text = "secret text"
     else:
-        text = TYPE_NAMES.get(annotation, getattr(annotation, "__name__", str(annotation)))  # type: ignore[arg-type]
+        text = TYPE_NAMES.get(annotation, getattr(annotation, "__name__", str(annotation)))  # type: ignore[arg-type,assignment]
     bounds = []
     for item in field.metadata:
         for attr, sign in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):

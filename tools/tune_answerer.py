@@ -10,11 +10,12 @@ The held-out split (articles 24–47) is never loaded.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 from pathlib import Path
 
-from assistant.answering import AnswerWeights
+from assistant.answering import ExtractiveAnswerer
 from assistant.settings import Settings
 from assistant.versions import read_active
 from campo.evaluation import DEV_ARTICLES, answer_metrics, build_assistant, load_xquad, xquad_records
@@ -43,7 +44,14 @@ def main() -> None:
     results = []
     grid = itertools.product((0.5, 0.7, 0.9), (0.3, 0.5), (0.0, 0.05), (0.1, 0.2, 0.3))
     for dense, lexical, first, answer_type in grid:
-        assistant.answerer.weights = AnswerWeights(dense, lexical, first, answer_type)
+        tuning = dataclasses.replace(
+            assistant.tuning,
+            sentence_dense=dense,
+            sentence_overlap=lexical,
+            sentence_first_chunk=first,
+            sentence_answer_type=answer_type,
+        )
+        assistant.answerer = ExtractiveAnswerer(tuning)
         score = answer_metrics(assistant, questions, args.max_chars)["answer_contains_gold"]
         row = {"dense": dense, "lexical": lexical, "first_chunk_bonus": first, "answer_type": answer_type}
         results.append({**row, "answer_contains_gold": score})
