@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from assistant.answering import ExtractiveAnswerer, attribution, strip_article_lead
+from assistant.clarify import clarification_text, programs_to_ask
 from assistant.eligibility import EligibilityService
 from assistant.embeddings import CampoEmbeddings, make_embeddings
 from assistant.errors import EmptyQuestion, QuestionTooLong
@@ -148,13 +149,18 @@ class Assistant:
         if sure is not None:
             confidence = sure
         if not answerable:
+            # A question that names no program, with several programs' rules competing: ask which.
+            ask_which = programs_to_ask(version, query, hits, self.tuning.clarify_floor)
+            ranked = self.models.passage_for(query.near.known) is not None  # probabilities, not scores
+            text = clarification_text(ask_which, budget) if ranked else ""
             answer = Answer(
-                text=self.abstention_text(budget),
+                text=text or self.abstention_text(budget),
                 abstained=True,
                 confidence=round(1 - confidence, 3),
                 citations=[],
                 index_version=version.version_id,
                 query_used=resolved,
+                clarify=ask_which if text else [],
             )
         else:
             answer = self._compose(version, question, query, hits, budget, confidence, second)

@@ -57,6 +57,11 @@ class Answer(BaseModel):
     answerer: str = Field("extractive", description="'extractive', 'llm' or 'reviewed'.")
     reviewed: bool = Field(False, description="Answered from a reviewed answer of the program's staff.")
     query_used: str = Field("", description="The retrieval query after follow-up resolution.")
+    clarify: list[str] = Field(
+        default_factory=list,
+        description="When the question names no program and several programs' rules compete: their names "
+        "(the text asks which one; the next message is taken as the answer to that).",
+    )
 
 
 class DocumentInfo(BaseModel):

@@ -26,6 +26,8 @@ class Tuning:
     abstain_passage_floor: float = 0.4  # … or when the passage ranker gives the best passage less than this
     # With anticipated questions, the answer model replaces both: answer when it gives at least this.
     answer_floor: float = 0.7
+    # A question naming no program is asked "¿de cuál?" when two programs have a candidate this likely.
+    clarify_floor: float = 0.05
     # --- anticipated questions (assistant/questions.py) ----------------------------------------------
     question_neighbours: int = 10  # nearest anticipated questions that vote for their sections
     question_extra_sections: int = 3  # sections of the nearest questions that join the candidates
@@ -64,6 +66,7 @@ CALIBRATED: dict[str, str] = {
     "abstain_threshold": "docs/benchmarks.md § Abstention and § Domain questions",
     "abstain_passage_floor": "docs/benchmarks.md § Domain questions (tune split sweep)",
     "answer_floor": "docs/benchmarks.md § Domain questions (anticipated questions, tune split)",
+    "clarify_floor": "not calibrated (how often it asks: docs/benchmarks.md § Domain questions)",
     "question_neighbours": "not calibrated",
     "question_extra_sections": "not calibrated (recall of the right article among them: docs/benchmarks.md)",
     "question_gap_cap": "not calibrated",

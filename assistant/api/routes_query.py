@@ -39,6 +39,7 @@ def ask(body: AskRequest, assistant: AssistantDep, request: Request) -> AskRespo
         citations=[CitationOut.of(c) for c in answer.citations],
         index_version=answer.index_version,
         reviewed=answer.reviewed,
+        clarify=answer.clarify,
     )
 
 

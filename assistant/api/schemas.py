@@ -42,6 +42,11 @@ class AskResponse(BaseModel):
     citations: list[CitationOut]
     index_version: str | None
     reviewed: bool = Field(False, description="Answered from a reviewed answer of the program's staff.")
+    clarify: list[str] = Field(
+        default_factory=list,
+        description="An abstention for a question that names no program, when several programs' rules "
+        "compete: their names. The answer asks which one; send the reply with the same session_id.",
+    )
 
     model_config = {
         "json_schema_extra": {
