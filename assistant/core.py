@@ -9,6 +9,8 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
+
 from assistant.answering import ExtractiveAnswerer, attribution, strip_article_lead
 from assistant.clarify import clarification_text, programs_to_ask
 from assistant.eligibility import EligibilityService
@@ -361,14 +363,15 @@ class Assistant:
         return [self._passage(version, h) for h in hits], version.version_id
 
     # --- the question road: analyse once → candidates → ranking --------------------------------
-    def analyze(self, version: IndexVersion, question: str) -> Query:
-        """The question analysed once, against the version's lexicon, vocabulary and model."""
+    def analyze(self, version: IndexVersion, question: str, allowed: np.ndarray | None = None) -> Query:
+        """The question analysed once, against the version's lexicon, vocabulary and model (and the
+        anticipated questions of the ``allowed`` chunk rows, when a filter keeps only some)."""
         query = analyze_question(self._speller(version).correct(question), version.lexicon)
         query.vector = self.embeddings.embed_query_vector(query.search_text)
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
         query.term_idf = {t: version.lexical.idf(t) for t in query.terms}
         if version.questions is not None:
-            query.near = version.questions.match(query.vector, query.search_text, self.tuning)
+            query.near = version.questions.match(query.vector, query.search_text, self.tuning, allowed)
         return query
 
     def _find(
@@ -376,7 +379,7 @@ class Assistant:
     ) -> tuple[Query, Retrieval, list[Hit]]:
         """The one retrieval call of the core: analysed question, its candidates, and the ranked top k."""
         k = k or self.settings.retrieval_k
-        query = self.analyze(version, question)
+        query = self.analyze(version, question, version.mask(_filter_dict(filters)))
         vf = self._features(version)
         extra = [row for program in query.programs for row in vf.rows_of_kind.get((program, query.kind), ())]
         extra += query.near.rows  # the sections whose anticipated questions are nearest

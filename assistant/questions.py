@@ -143,6 +143,8 @@ class VersionQuestions:
             for r in self.rows_of[-1]:
                 of_row.setdefault(r, []).append(i)
         self.of_row = {r: np.asarray(idx, dtype=np.int64) for r, idx in of_row.items()}
+        # One row of each question's section (-1: none), to keep only the questions a filter allows.
+        self.first_row = np.asarray([rows[0] if rows else -1 for rows in self.rows_of], dtype=np.int64)
         # BM25 over each section's questions taken together: the producers' own words ("lana",
         # "papeles", "OSNE") that the rules never use, with typos fixed against those words.
         self.sections = sorted({rows for rows in self.rows_of if rows})
@@ -155,16 +157,32 @@ class VersionQuestions:
     def __len__(self) -> int:
         return len(self.questions)
 
-    def match(self, vector: np.ndarray | None, text: str = "", tuning: Tuning = DEFAULT) -> QuestionMatch:
+    def match(
+        self,
+        vector: np.ndarray | None,
+        text: str = "",
+        tuning: Tuning = DEFAULT,
+        allowed: np.ndarray | None = None,
+    ) -> QuestionMatch:
+        """``allowed``: the chunk rows a filter keeps (None: all); other sections' questions are ignored,
+        so a question asked with the PROPESCA filter is not "far" because another program's question
+        is nearer."""
         if not self.questions or vector is None or self.vectors.shape[1] != vector.shape[0]:
             return QuestionMatch()
         extra = tuning.question_extra_sections
         # Not `@`: a matrix this size makes OpenBLAS start its threads, which then spin against the
         # embedding engine's OpenMP threads (3× the CPU per question, measured with tools/bench_ask.py).
         sims = np.einsum("ij,j->i", self.vectors, vector)
-        k = min(tuning.question_neighbours, len(sims))
+        kept = None
+        if allowed is not None:
+            kept = (self.first_row >= 0) & allowed[np.maximum(self.first_row, 0)]
+            if not kept.any():
+                return QuestionMatch()
+            sims = np.where(kept, sims, np.float32(-1.0))
+        candidates = len(sims) if kept is None else int(kept.sum())
+        k = min(tuning.question_neighbours, candidates)
         nearest = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-        nearest = nearest[np.argsort(-sims[nearest])]
+        nearest = nearest[np.argsort(-sims[nearest])][:k]  # a filtered-out question sorts last
         result = QuestionMatch(sims=sims, of_row=self.of_row, top=float(sims[nearest[0]]), known=True)
         result.gap_cap = tuning.question_gap_cap
         result.first_rows = frozenset(self.rows_of[int(nearest[0])])
@@ -178,6 +196,8 @@ class VersionQuestions:
         if self.lexical is not None and text:
             terms, result.unknown_share = self.lexical.analyze_query(text)
             scores = self.lexical.scores(terms)
+            if allowed is not None:
+                scores = scores * np.asarray([allowed[rows[0]] for rows in self.sections], dtype=scores.dtype)
             best = float(scores.max(initial=0.0))
             result.lexical_top = best / (best + tuning.question_words_saturation)
             if best > 0:

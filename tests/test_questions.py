@@ -194,3 +194,26 @@ def test_with_the_real_model_the_answer_model_decides(corpus_settings: Settings)
     assert not answer.abstained and "Identificación oficial vigente" in answer.text
     assert answer.citations[0].section.endswith("Artículo 2")
     assert assistant.ask("quien gano el partido de futbol ayer").abstained
+
+
+def test_a_filter_keeps_only_its_documents_questions(corpus_settings: Settings) -> None:  # noqa: F811
+    """Asked with a filter, the nearest anticipated question is one of the filtered documents: another
+    document's question (here the very same words) must not make the filtered articles look far."""
+    from assistant.models import Filters
+
+    _write(corpus_settings, "reglas-a.yaml", QUESTIONS_A)
+    _write(corpus_settings, "pesca-b.yaml", QUESTIONS_B)
+    ingest(corpus_settings, embeddings=HashingEmbeddings())
+    assistant = _assistant(corpus_settings)
+    version = assistant.versions.current()
+    asked = "hasta cuando puedo ir a apuntarme a lo de pesca"
+    rows_a = {r for r, c in enumerate(version.chunks) if c["document_id"] == "reglas-a-2014"}
+
+    query, _, _ = assistant._find(version, asked, 5, None)
+    assert query.near.top == pytest.approx(1.0, abs=1e-5) and not query.near.first_rows & rows_a
+
+    query, _, hits = assistant._find(version, asked, 5, Filters(document_id="reglas-a-2014"))
+    assert query.near.known and query.near.top < 0.99
+    assert query.near.first_rows <= rows_a and set(query.near.rows) <= rows_a
+    assert set(query.near.lexical) <= rows_a
+    assert {h.row for h in hits} <= rows_a
