@@ -58,6 +58,9 @@ _ASKS_FOR = re.compile(
 )
 
 
+MAX_PICK_WORDS = 6  # a reply this short to "¿de cuál programa?" names the program, not a new question
+
+
 def evidence_score(retrieval: Retrieval, tuning: Tuning | None = None) -> float:
     """How strongly the index supports answering: the best passage's dense similarity, plus the best
     BM25 score (saturated), minus the share of question words the index has never seen.
@@ -152,9 +155,8 @@ class Assistant:
             confidence = sure
         if not answerable:
             # A question that names no program, with several programs' rules competing: ask which.
-            ask_which = programs_to_ask(version, query, hits, self.tuning.clarify_floor)
-            ranked = self.models.passage_for(query.near.known) is not None  # probabilities, not scores
-            text = clarification_text(ask_which, budget) if ranked else ""
+            ask_which = self._ask_which(version, query, hits)
+            text = clarification_text(ask_which, budget)
             answer = Answer(
                 text=text or self.abstention_text(budget),
                 abstained=True,
@@ -176,6 +178,7 @@ class Assistant:
                     answer=answer.text,
                     abstained=answer.abstained,
                     citations=[c.model_dump() for c in answer.citations[:1]],
+                    clarify=answer.clarify,
                 ),
             )
         log.info(
@@ -303,6 +306,12 @@ class Assistant:
         answer, second = self._pair(first, other)
         return answer, second, sure
 
+    def _ask_which(self, version: IndexVersion, query: Query, hits: list[Hit]) -> list[str]:
+        """The programs to ask "¿de cuál?" about (needs the ranker's probabilities, not fused scores)."""
+        if self.models.passage_for(query.near.known) is None:
+            return []
+        return programs_to_ask(version, query, hits, self.tuning.clarify_floor)
+
     @staticmethod
     def _runner_up(version: IndexVersion, hits: list[Hit]) -> Hit | None:
         """The best candidate from another article than the first (another document or section)."""
@@ -333,6 +342,9 @@ class Assistant:
             return question
         last = history[-1]
         content = analyze(question)
+        if last.clarify and len(content) <= MAX_PICK_WORDS:
+            # The reply to "¿de cuál programa me pregunta?" ("cadenas de valor", a tapped program name).
+            return f"{last.question} {question}"
         if not (_FOLLOW_UP_START.match(question) or len(content) <= 2):
             return question
         subject = str(last.citations[0].get("title") or "") if last.citations else ""

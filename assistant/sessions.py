@@ -24,6 +24,7 @@ class Turn:
     abstained: bool
     citations: list[dict[str, Any]] = field(default_factory=list)
     at: float = field(default_factory=time.time)
+    clarify: list[str] = field(default_factory=list)  # the programs this turn asked the producer to pick
 
 
 class SessionStore(Protocol):

@@ -84,6 +84,7 @@ def build_application(
     app.add_handler(CallbackQueryHandler(handlers.source, pattern=r"^src$"))
     app.add_handler(CallbackQueryHandler(handlers.feedback, pattern=r"^fb:[+-]1$"))
     app.add_handler(CallbackQueryHandler(handlers.notify_me, pattern=r"^notify:[0-9a-f]{1,32}$"))
+    app.add_handler(CallbackQueryHandler(handlers.pick, pattern=r"^pick:[0-9]$"))
     app.add_handler(MessageHandler(filters.VOICE, handlers.voice))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.question))
     app.add_handler(

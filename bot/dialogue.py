@@ -23,6 +23,7 @@ from bot.render import (
     NO_SOURCE,
     NOTIFY_GONE,
     NOTIFY_OK,
+    PICK_GONE,
     RATE_LIMITED,
     Action,
     Reply,
@@ -84,7 +85,8 @@ class Dialogue:
         if eligibility_data is not None and clock is not None:
             offer = self.eligibility_offer(question, eligibility_data, clock)
         replies = []
-        if not (answer.abstained and offer):  # "not in the rules" next to an eligibility answer only confuses
+        # "Not in the rules" next to an eligibility answer only confuses; "¿de cuál programa?" does not.
+        if not (answer.abstained and not answer.clarify and offer):
             replies.append(answer_reply(answer, review_item if self.notify else None))
         if offer:
             replies.append(offer)
@@ -102,6 +104,15 @@ class Dialogue:
         if not service.rules:
             return None
         return check.quick_answer(service, question, data, clock)
+
+    def pick(self, session: str, choice: str, chat: int | str) -> list[Reply]:
+        """A program tapped under "¿de cuál programa me pregunta?": answered as if the producer had
+        written its name (the core joins it to the question it answers)."""
+        turn = self.assistant.last_turn(session)
+        index = int(choice) if choice.isdigit() else -1
+        if turn is None or not 0 <= index < len(turn.clarify):
+            return [Reply(PICK_GONE)]
+        return self.answer(turn.clarify[index], session=session, chat=chat)
 
     def source(self, session: str) -> Reply:
         """The full source passage of the last answer."""

@@ -97,6 +97,25 @@ async def notify_me(update: Update, context: CampoContext) -> None:
     await send_reply(update, reply)
 
 
+async def pick(update: Update, context: CampoContext) -> None:
+    """A program tapped under "¿de cuál programa me pregunta?": answered as if its name were typed."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    await query.answer()
+    chat = update.effective_chat
+    if chat:
+        await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
+    replies = await asyncio.to_thread(
+        context.bot_data.dialogue.pick,
+        session_id(update),
+        query.data.removeprefix(render.PICK_PREFIX),
+        chat.id if chat else 0,
+    )
+    for reply in replies:
+        await send_reply(update, reply)
+
+
 async def send_reviewed_answers(context: CampoContext) -> None:
     """Job queue, every CAMPO_REVIEW_NOTIFY_SECONDS: send each published reviewed answer to the chats that
     asked for it (and only to them); a chat is marked told once Telegram accepted the message."""

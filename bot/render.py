@@ -22,6 +22,8 @@ SOURCE = "src"
 VOTE_UP = "fb:+1"
 VOTE_DOWN = "fb:-1"
 NOTIFY_PREFIX = "notify:"  # + the review item's id: "tell me when staff answer"
+PICK_PREFIX = "pick:"  # + the index of a program the answer asked the producer to choose ("¿de cuál?")
+PICK_GONE = "Esa pregunta ya quedó atrás. Escríbame de nuevo su pregunta con el nombre del programa."
 NOTIFY_TITLE = "🔔 Avísame cuando tengan la respuesta"
 NOTIFY_OK = "Listo. Cuando el personal del programa responda su pregunta, se lo envío por aquí."
 NOTIFY_GONE = "Esa pregunta ya no está en revisión. Si quiere, escríbamela de nuevo."
@@ -115,6 +117,12 @@ def answer_reply(answer: Answer, review_item: str | None = None) -> Reply:
         notify = (
             (Action(NOTIFY_PREFIX + review_item, NOTIFY_TITLE, short="🔔 Avísame"),) if review_item else ()
         )
+        if answer.clarify:  # "¿de cuál programa me pregunta?": one button per program
+            picks = tuple(
+                Action(f"{PICK_PREFIX}{i}", name, description=name if len(name) > 24 else "")
+                for i, name in enumerate(answer.clarify)
+            )
+            return Reply(answer_markup(answer), picks, notify, inline=False, heading="Programas")
         return Reply(answer_markup(answer), notify)
     return Reply(answer_markup(answer), answer_actions())
 

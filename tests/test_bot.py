@@ -297,3 +297,28 @@ def test_a_cut_answer_points_to_the_full_source() -> None:
     assert "• CURP;" in answer_html(cut) and answer_html(cut).endswith("<i>📄 Lineamientos 2014, Art. 7</i>")
     assert "Ver fuente" not in answer_html(whole)
     assert html_error(answer_html(cut)) is None
+
+
+async def test_which_program_buttons_answer_the_first_question(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A question that names no program, when several programs' rules compete, gets their names as
+    buttons; tapping one answers the first question from that program's rules."""
+    names = ["Lineamientos de pesca de prueba 2014", "Reglas de Operación de prueba 2014"]
+    decide = bot.assistant._decide
+    monkeypatch.setattr(
+        bot.assistant, "_decide", lambda *a: (False, None, None) if "pesca" not in a[1].text else decide(*a)
+    )
+    monkeypatch.setattr(bot.assistant, "_ask_which", lambda *a: names)  # what the e5 ranker would find
+    sent = await bot.say("que requisitos piden")
+    assert "¿De cuál me pregunta?" in sent["text"] and names[0] in sent["text"]
+    buttons = {b["text"]: b["callback_data"] for row in sent["reply_markup"]["inline_keyboard"] for b in row}
+    assert {names[0]: "pick:0", names[1]: "pick:1"}.items() <= buttons.items()
+    before = len(bot.fake.sent)
+    bot.fake.push_callback("pick:0")
+    answer = (await bot.fake.wait_sent(before + 1))[-1]
+    assert "Permiso de pesca vigente" in answer["text"]
+    before = len(bot.fake.sent)
+    bot.fake.push_callback("pick:1")  # that question was answered: nothing left to pick
+    stale = (await bot.fake.wait_sent(before + 1))[-1]
+    assert "ya quedó atrás" in stale["text"]

@@ -477,3 +477,22 @@ async def test_eligibility_question_offers_the_seeded_check_and_answers_survive_
         (cancelled,) = await wa.say(ANA, "cancelar")
         assert "cancelé la revisión" in body(cancelled) and "«califico»" in body(cancelled)
         assert await wa.channel._load(wa.channel.person(ANA)) == {}
+
+
+async def test_which_program_choices_answer_the_first_question(
+    wa: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same "¿de cuál programa?" on WhatsApp: the programs as choices, a tap answers from its rules."""
+    names = ["Lineamientos de pesca de prueba 2014", "Reglas de Operación de prueba 2014"]
+    decide = wa.assistant._decide
+    monkeypatch.setattr(
+        wa.assistant, "_decide", lambda *a: (False, None, None) if "pesca" not in a[1].text else decide(*a)
+    )
+    monkeypatch.setattr(wa.assistant, "_ask_which", lambda *a: names)  # what the e5 ranker would find
+    (sent,) = await wa.say(ANA, "que requisitos piden")
+    assert "¿De cuál me pregunta?" in body(sent)
+    assert sent["interactive"]["type"] == "list"  # whole names, not buttons cut at 20 characters
+    picks = choices(sent)
+    assert {"pick:0", "pick:1"} <= set(picks.values()) and picks[names[0]] == "pick:0"
+    (answer,) = await wa.tap(ANA, picks[names[0]], row=sent["interactive"]["type"] == "list")
+    assert "Permiso de pesca vigente" in body(answer)

@@ -265,6 +265,14 @@ class WhatsAppChannel:
             await self.eligibility(person, self.check.result)
         elif action == CB_CANCEL:
             await self.eligibility(person, self.check.cancel)
+        elif action.startswith(render.PICK_PREFIX):
+            replies = await asyncio.to_thread(
+                self.dialogue.pick,
+                person.session,
+                action.removeprefix(render.PICK_PREFIX),
+                f"wa:{person.phone}",
+            )
+            await self.send(person, replies)
         elif action.startswith(PROGRAM_PREFIX):
             await self.choose_program(person, action.removeprefix(PROGRAM_PREFIX))
         elif action == "menu:programs":

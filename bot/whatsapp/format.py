@@ -125,7 +125,10 @@ def payloads(reply: Reply) -> list[dict[str, Any]]:
     if not actions and not reply.extras:
         return [text_payload(part) for part in split_message(text, TEXT_LIMIT)]
     everything = actions + list(reply.extras)
-    if len(everything) <= MAX_BUTTONS:
+    # Choices that are not a quick sí/no (``inline`` False) go to a list when a button would cut their
+    # names ("Lineamientos de pes…"): a list row shows the whole name under its title.
+    legible = reply.inline or all(len(a.title) <= BUTTON_TITLE or a.short for a in everything)
+    if len(everything) <= MAX_BUTTONS and legible:
         chosen, kind = everything, "button"
     elif reply.inline and len(actions) <= MAX_BUTTONS:
         chosen, kind = actions, "button"  # sí / no as buttons; the extras are typed words
