@@ -9,6 +9,8 @@ joins the first question, so it is then answered from that program's rules.
 
 from __future__ import annotations
 
+from assistant.lexicon import Lexicon
+from assistant.normalize import fold
 from assistant.query import Query
 from assistant.retrieval import Hit
 from assistant.versions import IndexVersion
@@ -17,15 +19,36 @@ MAX_PROGRAMS = 4
 RULE_TYPES = ("reglas", "lineamientos")  # documents of one program (guides and presentations are not)
 
 
+def _rule_documents(version: IndexVersion) -> list[dict[str, str]]:
+    return [
+        {"id": str(d["document_id"]), "component": str(d.get("component") or ""), "name": _name(d)}
+        for d in version.manifest.get("documents", [])
+        if d.get("doc_type", "reglas") in RULE_TYPES
+    ]
+
+
+def _name(doc: dict[str, object]) -> str:
+    return str(doc.get("component_name") or doc.get("title") or "")
+
+
+def picked_component(version: IndexVersion, reply: str, offered: list[str], lexicon: Lexicon) -> str:
+    """The component the producer chose among ``offered`` (program names) by tapping or writing its
+    name ("Cadenas de Valor", "la de pesca"), or '' when the reply names none of them."""
+    components = {d["name"]: d["component"] for d in _rule_documents(version) if d["component"]}
+    said = fold(reply).strip(" ¿?¡!.,")
+    for name in offered:
+        if name in components and said and (fold(name) in said or (len(said) >= 4 and said in fold(name))):
+            return components[name]
+    named = lexicon.programs_in(lexicon.normalize(reply))
+    return next((components[n] for n in offered if components.get(n) in named), "")
+
+
 def programs_to_ask(version: IndexVersion, query: Query, hits: list[Hit], floor: float) -> list[str]:
     """The programs whose rules compete for a question that names none (best first), or [] when the
     question names a program, or fewer than two programs have a candidate the ranker gives ``floor``."""
     if query.programs:
         return []
-    names: dict[str, str] = {}
-    for doc in version.manifest.get("documents", []):
-        if doc.get("doc_type", "reglas") in RULE_TYPES:
-            names[doc["document_id"]] = str(doc.get("component_name") or doc.get("title") or "")
+    names = {d["id"]: d["name"] for d in _rule_documents(version)}
     found: list[str] = []
     for hit in sorted(hits, key=lambda h: -h.rank_score):
         if hit.rank_score < floor:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answering import ExtractiveAnswerer, attribution, strip_article_lead
-from assistant.clarify import clarification_text, programs_to_ask
+from assistant.clarify import clarification_text, picked_component, programs_to_ask
 from assistant.eligibility import EligibilityService
 from assistant.embeddings import CampoEmbeddings, make_embeddings
 from assistant.errors import EmptyQuestion, QuestionTooLong
@@ -141,8 +141,13 @@ class Assistant:
         question = self._clean(question)
         budget = max_chars or self.settings.answer_max_chars
         history = self.sessions.history(session_id) if session_id else []
-        resolved = self.resolve_follow_up(question, history)
         version = self.versions.current()
+        resolved = self.resolve_follow_up(question, history)
+        if history and history[-1].clarify and filters is None:
+            # The reply to "¿de cuál programa?": the first question, in the chosen program's rules.
+            chosen = picked_component(version, question, history[-1].clarify, version.lexicon)
+            if chosen:
+                resolved, filters = history[-1].question, Filters(component=chosen)
         reviewed = self.review.match(version, question)
         if reviewed is not None:
             return self._reviewed(reviewed, question, resolved, session_id)

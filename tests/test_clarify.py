@@ -80,7 +80,7 @@ def test_the_reply_names_the_programs_and_the_next_message_answers_it(
     assert "¿De cuál me pregunta?" in answer.text and "Lineamientos de pesca de prueba 2014" in answer.text
     monkeypatch.undo()
     follow = assistant.ask("pesca", session_id="chat-1")
-    assert follow.query_used == "que requisitos piden pesca"
+    assert follow.query_used == "que requisitos piden"  # asked again in the chosen program's rules
     assert not follow.abstained and "Permiso de pesca vigente" in follow.text
 
 

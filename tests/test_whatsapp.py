@@ -484,10 +484,13 @@ async def test_which_program_choices_answer_the_first_question(
 ) -> None:
     """The same "¿de cuál programa?" on WhatsApp: the programs as choices, a tap answers from its rules."""
     names = ["Lineamientos de pesca de prueba 2014", "Reglas de Operación de prueba 2014"]
-    decide = wa.assistant._decide
-    monkeypatch.setattr(
-        wa.assistant, "_decide", lambda *a: (False, None, None) if "pesca" not in a[1].text else decide(*a)
-    )
+    decide, calls = wa.assistant._decide, []
+
+    def first_unsure(*args: Any) -> Any:  # the first question abstains, the picked one is decided
+        calls.append(args)
+        return (False, None, None) if len(calls) == 1 else decide(*args)
+
+    monkeypatch.setattr(wa.assistant, "_decide", first_unsure)
     monkeypatch.setattr(wa.assistant, "_ask_which", lambda *a: names)  # what the e5 ranker would find
     (sent,) = await wa.say(ANA, "que requisitos piden")
     assert "¿De cuál me pregunta?" in body(sent)
