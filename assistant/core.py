@@ -58,9 +58,6 @@ _ASKS_FOR = re.compile(
 )
 
 
-MAX_PICK_WORDS = 6  # a reply this short to "¿de cuál programa?" names the program, not a new question
-
-
 def evidence_score(retrieval: Retrieval, tuning: Tuning | None = None) -> float:
     """How strongly the index supports answering: the best passage's dense similarity, plus the best
     BM25 score (saturated), minus the share of question words the index has never seen.
@@ -347,9 +344,6 @@ class Assistant:
             return question
         last = history[-1]
         content = analyze(question)
-        if last.clarify and len(content) <= MAX_PICK_WORDS:
-            # The reply to "¿de cuál programa me pregunta?" ("cadenas de valor", a tapped program name).
-            return f"{last.question} {question}"
         if not (_FOLLOW_UP_START.match(question) or len(content) <= 2):
             return question
         subject = str(last.citations[0].get("title") or "") if last.citations else ""

@@ -47,6 +47,8 @@ SCRIPT: list[tuple[str, str]] = [
     ("say", "/fuente"),
     ("press", "👎"),
     ("say", "cuanto cuesta el boleto de camion a monterrey"),  # off-topic: must abstain
+    ("say", "cuanto nos toca poner a nosotros"),  # no program named: "¿de cuál?"
+    ("press", "Desarrollo Integral de Cadenas de Valor"),
     ("say", "oiga y si tengo 3 hectareas de maiz puedo pedir apoyo?"),
     ("say", "/elegibilidad"),
     ("check", ""),  # answer the guided check to the result
@@ -73,6 +75,7 @@ class Recorder:
         self.entries: list[Entry] = []
         self._seen_calls = 0
         self.last_keyboard: dict[str, str] = {}
+        self.last_picks: dict[str, str] = {}
 
     async def settle(self, quiet: float = 1.2, limit: float = 60.0) -> None:
         """Wait until the bot has answered (something was sent and nothing new for ``quiet`` seconds)."""
@@ -104,6 +107,8 @@ class Recorder:
                 labels = {b["text"]: b["callback_data"] for row in keyboard for b in row}
                 if labels:
                     self.last_keyboard = labels
+                if any(data.startswith("pick:") for data in labels.values()):
+                    self.last_picks = labels  # "¿de cuál programa?" (another reply may follow it)
                 text = str(params["text"])
                 self.entries.append(Entry("bot", text, list(labels), len(text)))
             elif method == "answerCallbackQuery" and params.get("text"):
@@ -119,7 +124,7 @@ class Recorder:
         await self.settle()
 
     async def press(self, label: str) -> None:
-        data = self.last_keyboard.get(label)
+        data = self.last_keyboard.get(label) or self.last_picks.get(label)
         if data is None:  # the last reply offered no such button (an abstention has no 👍/👎)
             self.entries.append(
                 Entry("note", f"el productor querría tocar {label}, pero el bot no lo ofreció")
