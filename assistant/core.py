@@ -140,11 +140,12 @@ class Assistant:
         history = self.sessions.history(session_id) if session_id else []
         version = self.versions.current()
         resolved = self.resolve_follow_up(question, history)
-        if history and history[-1].clarify and filters is None:
+        if history and history[-1].clarify:
             # The reply to "¿de cuál programa?": the first question, in the chosen program's rules.
             chosen = picked_component(version, question, history[-1].clarify, version.lexicon)
             if chosen:
-                resolved, filters = history[-1].question, Filters(component=chosen)
+                resolved = history[-1].question
+                filters = (filters or Filters()).model_copy(update={"component": chosen})
         reviewed = self.review.match(version, question)
         if reviewed is not None:
             return self._reviewed(reviewed, question, resolved, session_id)

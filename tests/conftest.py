@@ -139,3 +139,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url
+
+
+def ask_which_program_first(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The next question abstains with "¿de cuál programa?" between the test index's two programs with
+    requirements (what the e5 ranker finds for "que requisitos piden"; the hashing embeddings of the
+    channel tests give no probabilities); the question after it is decided as usual. Returns the names."""
+    names = ["Lineamientos de pesca de prueba 2014", "Reglas de Operación de prueba 2014"]
+    decide, calls = assistant._decide, []
+
+    def first_unsure(*args: Any) -> Any:
+        calls.append(args)
+        return (False, None, None) if len(calls) == 1 else decide(*args)
+
+    monkeypatch.setattr(assistant, "_decide", first_unsure)
+    monkeypatch.setattr(assistant, "_ask_which", lambda *a: names)
+    return names

@@ -24,7 +24,7 @@ from assistant.models import Answer
 from assistant.sessions import MemorySessionStore
 from bot.app import build_application, run_bot
 from bot.formatting import split_message
-from tests.conftest import build_test_index, make_settings
+from tests.conftest import ask_which_program_first, build_test_index, make_settings
 from tests.fakes.telegram_server import FakeTelegram, html_error
 
 
@@ -304,15 +304,7 @@ async def test_which_program_buttons_answer_the_first_question(
 ) -> None:
     """A question that names no program, when several programs' rules compete, gets their names as
     buttons; tapping one answers the first question from that program's rules."""
-    names = ["Lineamientos de pesca de prueba 2014", "Reglas de Operación de prueba 2014"]
-    decide, calls = bot.assistant._decide, []
-
-    def first_unsure(*args: Any) -> Any:  # the first question abstains, the picked one is decided
-        calls.append(args)
-        return (False, None, None) if len(calls) == 1 else decide(*args)
-
-    monkeypatch.setattr(bot.assistant, "_decide", first_unsure)
-    monkeypatch.setattr(bot.assistant, "_ask_which", lambda *a: names)  # what the e5 ranker would find
+    names = ask_which_program_first(bot.assistant, monkeypatch)
     sent = await bot.say("que requisitos piden")
     assert "¿De cuál me pregunta?" in sent["text"] and names[0] in sent["text"]
     buttons = {b["text"]: b["callback_data"] for row in sent["reply_markup"]["inline_keyboard"] for b in row}

@@ -28,7 +28,7 @@ from assistant.models import Answer
 from assistant.sessions import MemorySessionStore
 from bot.whatsapp.app import mount_whatsapp
 from bot.whatsapp.channel import WhatsAppChannel
-from tests.conftest import build_test_index, make_settings
+from tests.conftest import ask_which_program_first, build_test_index, make_settings
 from tests.fakes import graph_server as meta
 from tests.fakes.graph_server import FakeGraph
 from tests.fakes.producers import FISHERMAN
@@ -483,15 +483,7 @@ async def test_which_program_choices_answer_the_first_question(
     wa: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same "¿de cuál programa?" on WhatsApp: the programs as choices, a tap answers from its rules."""
-    names = ["Lineamientos de pesca de prueba 2014", "Reglas de Operación de prueba 2014"]
-    decide, calls = wa.assistant._decide, []
-
-    def first_unsure(*args: Any) -> Any:  # the first question abstains, the picked one is decided
-        calls.append(args)
-        return (False, None, None) if len(calls) == 1 else decide(*args)
-
-    monkeypatch.setattr(wa.assistant, "_decide", first_unsure)
-    monkeypatch.setattr(wa.assistant, "_ask_which", lambda *a: names)  # what the e5 ranker would find
+    names = ask_which_program_first(wa.assistant, monkeypatch)
     (sent,) = await wa.say(ANA, "que requisitos piden")
     assert "¿De cuál me pregunta?" in body(sent)
     assert sent["interactive"]["type"] == "list"  # whole names, not buttons cut at 20 characters
