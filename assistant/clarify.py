@@ -31,16 +31,18 @@ def _name(doc: dict[str, object]) -> str:
     return str(doc.get("component_name") or doc.get("title") or "")
 
 
-def picked_component(version: IndexVersion, reply: str, offered: list[str], lexicon: Lexicon) -> str:
-    """The component the producer chose among ``offered`` (program names) by tapping or writing its
-    name ("Cadenas de Valor", "la de pesca"), or '' when the reply names none of them."""
+def picked_program(
+    version: IndexVersion, reply: str, offered: list[str], lexicon: Lexicon
+) -> tuple[str, str] | None:
+    """(component, name) of the program the producer chose among ``offered`` (program names) by
+    tapping or writing its name ("Cadenas de Valor", "el de extensionismo"), or None."""
     components = {d["name"]: d["component"] for d in _rule_documents(version) if d["component"]}
     said = fold(reply).strip(" ¿?¡!.,")
     for name in offered:
         if name in components and said and (fold(name) in said or (len(said) >= 4 and said in fold(name))):
-            return components[name]
+            return components[name], name
     named = lexicon.programs_in(lexicon.normalize(reply))
-    return next((components[n] for n in offered if components.get(n) in named), "")
+    return next(((components[n], n) for n in offered if components.get(n) in named), None)
 
 
 def programs_to_ask(version: IndexVersion, query: Query, hits: list[Hit], floor: float) -> list[str]:

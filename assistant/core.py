@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answering import ExtractiveAnswerer, attribution, strip_article_lead
-from assistant.clarify import clarification_text, picked_component, programs_to_ask
+from assistant.clarify import clarification_text, picked_program, programs_to_ask
 from assistant.eligibility import EligibilityService
 from assistant.embeddings import CampoEmbeddings, make_embeddings
 from assistant.errors import EmptyQuestion, QuestionTooLong
@@ -140,12 +140,13 @@ class Assistant:
         history = self.sessions.history(session_id) if session_id else []
         version = self.versions.current()
         resolved = self.resolve_follow_up(question, history)
+        chosen = None
         if history and history[-1].clarify:
             # The reply to "¿de cuál programa?": the first question, in the chosen program's rules.
-            chosen = picked_component(version, question, history[-1].clarify, version.lexicon)
+            chosen = picked_program(version, question, history[-1].clarify, version.lexicon)
             if chosen:
                 resolved = history[-1].question
-                filters = (filters or Filters()).model_copy(update={"component": chosen})
+                filters = (filters or Filters()).model_copy(update={"component": chosen[0]})
         reviewed = self.review.match(version, question)
         if reviewed is not None:
             return self._reviewed(reviewed, question, resolved, session_id)
@@ -161,7 +162,7 @@ class Assistant:
             ask_which = self._ask_which(version, query, hits)
             text = clarification_text(ask_which, budget)
             answer = Answer(
-                text=text or self.abstention_text(budget),
+                text=text or self.abstention_text(budget, chosen[1] if chosen else ""),
                 abstained=True,
                 confidence=round(1 - confidence, 3),
                 citations=[],
@@ -503,10 +504,13 @@ class Assistant:
                 names.append(name)
         return names
 
-    def abstention_text(self, budget: int | None = None) -> str:
-        """The honest 'not in the rules' answer: what is covered and whom to ask, within the budget."""
-        head = "No lo encontré en las reglas que tengo cargadas, así que prefiero no adivinar. "
+    def abstention_text(self, budget: int | None = None, program: str = "") -> str:
+        """The honest 'not in the rules' answer: what is covered and whom to ask, within the budget
+        (in the rules of ``program`` when the producer chose one: then the topics are not listed)."""
         tail = "Para su caso, pregunte en la ventanilla de su estado o en la oficina del programa."
+        if program:
+            return f"No lo encontré en las reglas de {program}, así que prefiero no adivinar. {tail}"
+        head = "No lo encontré en las reglas que tengo cargadas, así que prefiero no adivinar. "
         room = (budget or self.settings.answer_max_chars) - len(head) - len(tail)
         listed: list[str] = []
         for topic in self.topics():

@@ -88,3 +88,15 @@ def test_off_topic_questions_still_get_the_plain_abstention(e5_assistant: Assist
     answer = e5_assistant.ask("receta de mole poblano")
     assert answer.abstained and answer.clarify == []
     assert answer.text.startswith("No lo encontré")
+
+
+def test_when_the_chosen_program_has_no_answer_the_abstention_names_it(
+    e5_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(e5_assistant, "_decide", lambda *args: (False, None, None))
+    first = e5_assistant.ask("que requisitos piden", session_id="chat-2")
+    assert first.clarify
+    again = e5_assistant.ask("la de pesca", session_id="chat-2")
+    assert again.abstained and again.clarify == [] and again.query_used == "que requisitos piden"
+    assert again.text.startswith("No lo encontré en las reglas de Lineamientos de pesca de prueba 2014")
+    assert "Puedo responder sobre" not in again.text

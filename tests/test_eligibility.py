@@ -635,6 +635,7 @@ def test_several_bad_facts_are_reported_together() -> None:
         "¿Puedo pedir apoyo si tengo 3 hectáreas?",
         "califico?",
         "soy pescador, me toca?",
+        "tengo 3 hectareas, cuanto me toca y si me toca?",
         "somos 8 artesanas indigenas, podemos participar?",
         "tengo 70 anos, todavia tengo derecho?",
         "podria recibir el apoyo de traspatio",
@@ -653,6 +654,8 @@ def test_eligibility_questions_are_detected(text: str) -> None:
         "¿Puedo pedir prórroga para entregar los papeles?",
         "¿Cómo se califican las solicitudes de Cadenas de Valor?",
         "¿Cuánto dan por pescador en Baja California Sur?",
+        "cuanto nos toca poner a nosotros",
+        "¿Cuánto me toca de apoyo?",
     ],
 )
 def test_other_questions_are_not_eligibility_questions(text: str) -> None:

@@ -26,6 +26,8 @@ _WEAK = re.compile(
     r"\b(puedo|podemos|podria|podriamos|se puede|me pueden|nos pueden)\s+(?:\w+\s+)?"
     r"(pedir|solicitar|recibir|obtener|acceder|tramitar|meter|dar)\b"
 )
+# "¿cuánto nos toca poner?", "cuanto me toca de apoyo": an amount, not whether one qualifies.
+_HOW_MUCH = re.compile(r"\bcuant[oa]s?\s+(?:\w+\s+)?(?:me|nos|le|les)\s+(?:toca|corresponde)\w*")
 _YEARS = r"(?:anos|anios|ano)"
 
 
@@ -126,7 +128,7 @@ def extract_facts(text: str) -> dict[str, Any]:
 def looks_like_eligibility_question(text: str, topics: re.Pattern[str] | None = None) -> bool:
     """'¿puedo pedir apoyo si tengo 3 hectáreas?', 'califico?', 'soy pescador, me toca?' -> True.
     ``topics``: the support names to recognize (default: those in vocabulary.yaml)."""
-    t = fold(text)
+    t = _HOW_MUCH.sub(" ", fold(text))
     if _STRONG.search(t):
         return True
     if _WEAK.search(t):
