@@ -62,9 +62,11 @@ def _trim(text: str, budget: int, query: Query) -> str:
         return text
     words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
     asked = {
-        stem(t): query.term_idf.get(stem(t)) or 1.0 for t in tokens(query.search_text) if t not in STOPWORDS
+        s: query.term_idf.get(s) or 1.0
+        for s in (stem(t) for t in tokens(query.search_text) if t not in STOPWORDS)
     }
     weights = [next((asked[s] for s in map(stem, tokens(text[a:b])) if s in asked), 0.0) for a, b in words]
+    keys = [fold(text[a:b]) for a, b in words]  # a word shared twice counts once
     room = budget - 2  # for the ellipses
     best: tuple[tuple[float, float], int, int] | None = None
     end = 0
@@ -75,7 +77,7 @@ def _trim(text: str, budget: int, query: Query) -> str:
         if words[end][1] - words[start][0] > room:
             continue  # one word longer than the budget
         shared = [k for k in range(start, end + 1) if weights[k]]
-        distinct = {fold(text[words[k][0] : words[k][1]]): weights[k] for k in shared}
+        distinct = {keys[k]: weights[k] for k in shared}
         off_centre = 0.0
         if shared:
             middle = (words[shared[0]][0] + words[shared[-1]][1]) / 2

@@ -3,8 +3,8 @@ compete for it, the producer is asked which one, instead of a bare 'no lo encont
 
 "¿puedo pedir apoyo si tengo 3 hectareas?" is answered differently by each program's rules. When the
 answer model is not sure enough to answer and the candidates come from two or more programs, the
-abstention names those programs; the producer's next message ("cadenas de valor") is a follow-up that
-joins the first question, so it is then answered from that program's rules.
+abstention names those programs; when the producer's next message names one of them (a tap, "cadenas de
+valor", "el de extensionismo"), the first question is asked again with that component as a filter.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from assistant.retrieval import Hit, HybridRetriever, Retrieval
 from assistant.review import ReviewDesk
 from assistant.sessions import SessionStore, Turn, make_session_store
 from assistant.settings import Settings
-from assistant.spelling import Speller
+from assistant.spelling import version_speller
 from assistant.text import analyze, fold
 from assistant.tuning import Tuning
 from assistant.versions import (
@@ -379,7 +379,7 @@ class Assistant:
     def analyze(self, version: IndexVersion, question: str, allowed: np.ndarray | None = None) -> Query:
         """The question analysed once, against the version's lexicon, vocabulary and model (and the
         anticipated questions of the ``allowed`` chunk rows, when a filter keeps only some)."""
-        query = analyze_question(self._speller(version).correct(question), version.lexicon)
+        query = analyze_question(version_speller(version).correct(question), version.lexicon)
         query.vector = self.embeddings.embed_query_vector(query.search_text)
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
         query.term_idf = {t: version.lexical.idf(t) for t in query.terms}
@@ -425,16 +425,6 @@ class Assistant:
         for h, z in zip(hits, logits, strict=True):
             h.rank_score = float(1 / (1 + math.exp(-z)))
         return sorted(hits, key=lambda h: -h.rank_score)
-
-    @staticmethod
-    def _speller(version: IndexVersion) -> Speller:
-        speller = version.cache.get("speller")
-        if speller is None:
-            asked = [q.text for q in version.questions.questions] if version.questions is not None else []
-            texts = [str(c["text"]) for c in version.chunks]
-            speller = version.cache["speller"] = Speller(texts, asked, version.lexicon.vocabulary())
-        assert isinstance(speller, Speller)
-        return speller
 
     @staticmethod
     def _features(version: IndexVersion) -> VersionFeatures:

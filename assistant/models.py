@@ -60,7 +60,7 @@ class Answer(BaseModel):
     clarify: list[str] = Field(
         default_factory=list,
         description="When the question names no program and several programs' rules compete: their names "
-        "(the text asks which one; the next message is taken as the answer to that).",
+        "(the text asks which one; a next message that names one asks the question again in its rules).",
     )
 
 

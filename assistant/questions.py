@@ -148,6 +148,7 @@ class VersionQuestions:
         # BM25 over each section's questions taken together: the producers' own words ("lana",
         # "papeles", "OSNE") that the rules never use, with typos fixed against those words.
         self.sections = sorted({rows for rows in self.rows_of if rows})
+        self.section_first_row = np.asarray([rows[0] for rows in self.sections], dtype=np.int64)
         by_section: dict[tuple[int, ...], list[str]] = {}
         for q, rows_of_q in zip(self.questions, self.rows_of, strict=True):
             by_section.setdefault(rows_of_q, []).append(q.search_text)
@@ -197,7 +198,7 @@ class VersionQuestions:
             terms, result.unknown_share = self.lexical.analyze_query(text)
             scores = self.lexical.scores(terms)
             if allowed is not None:
-                scores = scores * np.asarray([allowed[rows[0]] for rows in self.sections], dtype=scores.dtype)
+                scores = np.where(allowed[self.section_first_row], scores, 0.0).astype(scores.dtype)
             best = float(scores.max(initial=0.0))
             result.lexical_top = best / (best + tuning.question_words_saturation)
             if best > 0:

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from assistant.text import fold
+from assistant.versions import IndexVersion
 
 MIN_LETTERS = 4
 PREFERENCE = 10  # not calibrated: a homophone typed by ear is corrected only to a much commoner word
@@ -82,3 +83,14 @@ def _counts(texts: Iterable[str]) -> Counter[str]:
     for text in texts:
         counts.update(w for w in (fold(m) for m in _WORD.findall(text)) if len(w) >= MIN_LETTERS)
     return counts
+
+
+def version_speller(version: IndexVersion) -> Speller:
+    """The version's speller, built at its first question (documents, anticipated questions, lexicon)."""
+    speller = version.cache.get("speller")
+    if speller is None:
+        asked = [q.text for q in version.questions.questions] if version.questions is not None else []
+        texts = [str(c["text"]) for c in version.chunks]
+        speller = version.cache["speller"] = Speller(texts, asked, version.lexicon.vocabulary())
+    assert isinstance(speller, Speller)
+    return speller

@@ -107,7 +107,7 @@ class Dialogue:
 
     def pick(self, session: str, choice: str, chat: int | str) -> list[Reply]:
         """A program tapped under "¿de cuál programa me pregunta?": answered as if the producer had
-        written its name (the core joins it to the question it answers)."""
+        written its name (the core then asks the first question again within that program's rules)."""
         turn = self.assistant.last_turn(session)
         index = int(choice) if choice.isdigit() else -1
         if turn is None or not 0 <= index < len(turn.clarify):
