@@ -1,8 +1,9 @@
 """Producers' phonetic spellings ('ventaniyas', 'rekisitos', 'abitantes', 'tienpo') → the rules' word.
 
 Mexican Spanish spells by ear: ll/y, c/s/z, b/v, a silent h, qu/k, g/j before e and i, n/m before p
-and b, doubled letters. A word of the question that the version's documents never use is replaced by
-the document word that sounds the same (the most frequent one when several do), so the embedding model
+and b, doubled letters (but not the trilled rr: 'perro' is not 'pero'). A word of the question that
+the version's documents never use is replaced by the document word that sounds the same (the most
+frequent one when several do), so the embedding model
 reads the word the rules use, as BM25 already does with its own typo correction. A word the documents
 or the lexicon know is never touched, nor a word shorter than four letters, nor a real word that merely
 sounds like a rule word ('sierra' / 'cierra'): across the documents and the anticipated questions, the
@@ -23,6 +24,7 @@ PREFERENCE = 10  # not calibrated: a homophone typed by ear is corrected only to
 _WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ]+")
 _RULES = (
     (re.compile(r"ch"), "1"),  # kept apart from c and h
+    (re.compile(r"rr|^r|(?<=[nls])r"), "3"),  # the trilled r: 'perro' is not 'pero', nor 'cerro' 'cero'
     (re.compile(r"gu(?=[ei])"), "2"),  # 'guerra': a hard g
     (re.compile(r"g(?=[ei])"), "j"),
     (re.compile(r"2"), "g"),
@@ -37,6 +39,7 @@ _RULES = (
     (re.compile(r"n(?=[pb])"), "m"),
     (re.compile(r"(.)\1+"), r"\1"),
     (re.compile(r"1"), "ch"),
+    (re.compile(r"3"), "rr"),
 )
 
 

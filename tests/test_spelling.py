@@ -55,3 +55,11 @@ def test_a_real_word_that_only_sounds_like_a_rule_word_stays() -> None:
     asked = ["uno en la sierra y otro en la costa", "vivo en la sierra"]
     assert Speller(RULES, asked).correct("en la sierra") == "en la sierra"
     assert Speller(RULES).correct("cuando sierra") == "cuando cierra"
+
+
+@pytest.mark.parametrize(("typed", "other"), [("perro", "pero"), ("cero", "cerro"), ("caro", "carro")])
+def test_the_trilled_rr_is_another_sound(typed: str, other: str) -> None:
+    """Nobody spells 'perro' by ear as 'pero': the trilled rr (and a word's first r) is its own sound."""
+    assert sound_key(typed) != sound_key(other)
+    assert sound_key("rrancho") == sound_key("rancho")
+    assert sound_key("honrra") == sound_key("honra")
