@@ -168,6 +168,11 @@ class ExtractiveAnswerer:
         sentences = version.sentences
         best = scored[0][1]
         best_chunk = sentences[best]["chunk"]
+        if query.definition_term and glossary_hit(query, vf.entry_heads[best]):
+            # "¿qué es el RNPA?" and the best unit is the glossary's entry for it: that entry is the
+            # answer, not the entry buried among three others that scored near it.
+            body = _trim(sentences[best]["text"], budget, query)
+            return Extract(body, [best_chunk], {best_chunk: body})
         chosen: list[int] = []
         used = 0
         groups = 0

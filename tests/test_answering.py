@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from assistant.answering import ExtractiveAnswerer
+from assistant.lexicon import Lexicon
 from assistant.query import Query
 from assistant.retrieval import Hit
 
@@ -85,3 +86,28 @@ def test_a_long_sentence_is_cut_around_the_words_it_shares_with_the_question() -
     assert len(cut) <= 150
     assert "informe final" in cut and "padrón de beneficiarios en 2014" in cut
     assert cut.endswith("…")
+
+
+def test_a_definition_question_gets_its_glossary_entry_alone() -> None:
+    """'¿qué es el RNPA?': the glossary entry that defines it, not it buried in document order after
+    three other entries that scored near it."""
+    from assistant.ranking import VersionFeatures
+
+    entries = [
+        ("Artículo 2. Glosario. Para efectos de estos lineamientos se entenderá por:", False),
+        ("I. Pescador: persona que realiza la captura de especies acuáticas;", True),
+        ("II. Veda: periodo en el que se prohíbe la captura de una especie;", True),
+        ("III. RNPA: Registro Nacional de Pesca y Acuacultura;", True),
+    ]
+    sentences = [{"text": t, "list": item, "chunk": 0} for t, item in entries]
+    version: Any = SimpleNamespace(sentences=sentences, sentences_of_chunk={0: [0, 1, 2, 3]})
+    vf = VersionFeatures([{"text": " ".join(t for t, _ in entries)}], sentences, Lexicon())
+    scores = {3: 1.0, 1: 0.7, 2: 0.7, 0: 0.6}
+    hit = Hit(row=0, score=1.0, dense=1.0, lexical=1.0)
+    asked = Query(text="q es el rnpa", search_text="que es el rnpa", tokens=["que", "es", "el", "rnpa"])
+    asked.definition_term = "rnpa"
+    body = FixedScores(scores).extract(version, [hit], asked, vf, 450).body
+    assert body == "III. RNPA: Registro Nacional de Pesca y Acuacultura;"
+    plain = Query(text="q", search_text="q", tokens=["q"])  # not a definition: the entries in order
+    body = FixedScores(scores).extract(version, [hit], plain, vf, 450).body
+    assert body.index("Pescador") < body.index("RNPA")
