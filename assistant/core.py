@@ -411,9 +411,8 @@ class Assistant:
     def _rank(self, version: IndexVersion, query: Query, hits: list[Hit]) -> list[Hit]:
         model = self.models.passage_for(query.near.known)
         vf = self._features(version)
-        # A producer who names a program asks about its rules: other programs' articles leave the
-        # candidates (documents for every program stay; docs/benchmarks.md § Domain questions).
-        hits = [h for h in hits if not vf.other_program(h.row, query.programs)] or hits
+        # A producer who names a program asks about its rules (docs/benchmarks.md § Domain questions).
+        hits = vf.candidates(hits, query)
         if not hits:
             return hits
         if model is None:

@@ -281,6 +281,24 @@ class VersionFeatures:
         component = self.components[row]
         return component in self.lexicon.programs and component not in named
 
+    def candidates(self, hits: list[Hit], query: Query) -> list[Hit]:
+        """The hits a question that names programs can be answered from: other programs' articles
+        leave; so do documents for every program (the applicant's guide) when a named program's own
+        rules have a candidate article of the kind asked ('¿cuándo abren ventanillas del PROIN?' is
+        PROIN's Art. 12 with its dates, not the guide's 'the dates are in each program's notice')."""
+        if not query.programs:
+            return hits
+        kept = [h for h in hits if not self.other_program(h.row, query.programs)] or hits
+        primary = query.kind
+        if primary and any(
+            not self.general[h.row]
+            and self.components[h.row] in query.programs
+            and primary in self.kinds[h.row]
+            for h in kept
+        ):
+            kept = [h for h in kept if not self.general[h.row]]
+        return kept
+
     @cached_property
     def general(self) -> list[bool]:
         """Chunks of documents for every program (``program: general``, e.g. the applicant's guide)."""

@@ -65,8 +65,7 @@ def _examples(
             continue
         if stage == "passage":
             # The candidates in retrieval order, as the ranker sees them at answer time (Assistant._rank).
-            candidates = [h for h in retrieval.hits if not vf.other_program(h.row, query.programs)]
-            candidates = candidates or retrieval.hits
+            candidates = vf.candidates(retrieval.hits, query)
             gold = [_is_gold(version, item, h) for h in candidates]
             if not any(gold):
                 continue  # nothing to learn: the right passage is not among the candidates
