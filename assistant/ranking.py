@@ -9,6 +9,7 @@ cross-validation on XQuAD-es dev and the tune part of the domain questions) and 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -61,16 +62,19 @@ PASSAGE_FEATURES = (
 # its best article and of the best other one, how near the question is to any anticipated question
 # and to the best article's own, whether its words are anticipated questions' words at all, the share
 # of its words that neither the rules nor those questions use ("bienpesca", "imss"), and the index's
-# evidence (see Assistant._decide).
+# evidence (see Assistant._decide). The two passage probabilities enter as logits (capped at
+# ±LOGIT_CAP): near 0 and 1 a probability squashes the differences that matter, 0.105 against 0.083
+# or 0.999 against 0.9 (docs/benchmarks.md § Domain questions, fifth session).
 ANSWER_FEATURES = (
-    "passage",
-    "other_passage",
+    "passage_logit",
+    "other_logit",
     "question_top",
     "question_row",
     "question_words",
     "unknown_words",
     "evidence",
 )
+LOGIT_CAP = 6.0  # docs/benchmarks.md § Domain questions, fifth session (grouped CV on tune)
 QUESTION_FEATURES = frozenset(f for f in PASSAGE_FEATURES if f.startswith("question_"))
 SENTENCE_FEATURES = (
     "dense",
@@ -356,6 +360,12 @@ def _question_features(near: QuestionMatch, row: int) -> tuple[float, ...]:
     )
 
 
+def logit(probability: float) -> float:
+    """log(p / (1 − p)), capped at ±LOGIT_CAP (a probability of exactly 0 or 1 stays finite)."""
+    p = min(max(probability, 1e-12), 1 - 1e-12)
+    return max(-LOGIT_CAP, min(LOGIT_CAP, math.log(p / (1 - p))))
+
+
 def answer_features(query: Query, best: Hit, other: Hit | None, evidence: float) -> np.ndarray:
     """One row of ``ANSWER_FEATURES`` for the ranked candidates' best article (and best other one)."""
     near = query.near
@@ -363,8 +373,8 @@ def answer_features(query: Query, best: Hit, other: Hit | None, evidence: float)
     return np.array(
         [
             [
-                best.rank_score,
-                other.rank_score if other is not None else 0.0,
+                logit(best.rank_score),
+                logit(other.rank_score) if other is not None else -LOGIT_CAP,
                 near.top,
                 near.top - near.gap_cap if own is None else own,
                 near.lexical_top,

@@ -25,7 +25,7 @@ class Tuning:
     confidence_slope: float = 12.0
     abstain_passage_floor: float = 0.4  # … or when the passage ranker gives the best passage less than this
     # With anticipated questions, the answer model replaces both: answer when it gives at least this.
-    answer_floor: float = 0.7
+    answer_floor: float = 0.6
     # A question naming no program is asked "¿de cuál?" when two programs have a candidate this likely.
     clarify_floor: float = 0.05
     # --- anticipated questions (assistant/questions.py) ----------------------------------------------
