@@ -287,10 +287,11 @@ class Assistant:
         """(answer at all, runner-up article to show too, probability the answer is right if known).
 
         With anticipated questions and the answer model, whether to answer is that model's call
-        (``answer_floor``); else the index's evidence must reach ``abstain_threshold`` and the passage
-        ranker's best probability ``abstain_passage_floor``. Then one article when the best stands
-        clear of the best other article; both, each cited, when the two are close but together
-        likely; otherwise abstain rather than pick one of two near-equal candidates.
+        (``answer_floor``; it already weighs the best other article); else the index's evidence must
+        reach ``abstain_threshold`` and the passage ranker's best probability ``abstain_passage_floor``.
+        Then one article when the best stands clear of the best other article; both, each cited, when
+        the two are close but together likely; otherwise, without the answer model, abstain rather
+        than pick one of two near-equal candidates.
         """
         t = self.tuning
         if not hits:
@@ -308,6 +309,10 @@ class Assistant:
         elif evidence < t.abstain_threshold or first.rank_score < t.abstain_passage_floor:
             return False, None, None
         answer, second = self._pair(first, other)
+        if sure is not None and not answer:
+            # 0.095 against 0.008 is no margin in probability, but the model, which sees both as
+            # logits, is sure enough (docs/benchmarks.md § Domain questions, fifth session).
+            return True, None, sure
         return answer, second, sure
 
     def _ask_which(self, version: IndexVersion, query: Query, hits: list[Hit]) -> list[str]:

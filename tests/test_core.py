@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.core import Assistant
 from assistant.embeddings import HashingEmbeddings
 from assistant.errors import EmptyQuestion, QuestionTooLong
 from assistant.models import Filters
+from assistant.query import analyze_question
+from assistant.questions import QuestionMatch
+from assistant.ranking import ANSWER_FEATURES, LinearModel, RankerModels
+from assistant.retrieval import Hit
 from assistant.sessions import MemorySessionStore
 from tests.conftest import TEST_RECORDS, build_test_index, make_settings
 
@@ -164,3 +169,28 @@ def test_new_version_is_served_without_restart(tmp_path: Path) -> None:
     assert answer.index_version != first
     assert answer.citations[0].document_id == "osc-2014"
     assert {d.document_id for d in assistant.documents()} >= {"osc-2014", "reglas-prueba-2014"}
+
+
+def _fixed(logit: float, n: int) -> LinearModel:
+    zeros = np.zeros(n)
+    return LinearModel(tuple(f"f{i}" for i in range(n)), zeros, logit, zeros, np.ones(n))
+
+
+@pytest.mark.parametrize(("answer_logit", "answers"), [(2.0, True), (-2.0, False)])
+def test_the_answer_model_decides_even_when_the_two_probabilities_are_small(
+    assistant: Assistant, answer_logit: float, answers: bool
+) -> None:
+    """0.095 against 0.008 is no margin in probability (the pair rule would abstain), but the answer
+    model sees both as logits: when it is sure enough the best article answers alone; when it is not,
+    the core abstains."""
+    version = assistant.versions.current()
+    rows = [r for r, c in enumerate(version.chunks) if c["document_id"] != version.chunks[0]["document_id"]]
+    first = Hit(row=0, score=1.0, dense=1.0, lexical=1.0, rank_score=0.095)
+    other = Hit(row=rows[0], score=0.9, dense=0.9, lexical=0.9, rank_score=0.008)
+    n = len(ANSWER_FEATURES)
+    assistant.models = RankerModels(passage=_fixed(0.0, n), answer=_fixed(answer_logit, n))
+    query = analyze_question("cuanto dan", version.lexicon)
+    query.near = QuestionMatch(known=True)
+    answer, second, sure = assistant._decide(version, query, [first, other], 0.9)
+    assert (answer, second) == (answers, None)
+    assert sure is not None and (sure >= assistant.tuning.answer_floor) == answers
