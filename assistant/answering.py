@@ -174,6 +174,7 @@ class ExtractiveAnswerer:
             body = _trim(sentences[best]["text"], budget, query)
             return Extract(body, [best_chunk], {best_chunk: body})
         chosen: list[int] = []
+        cut: dict[int, str] = {}
         used = 0
         groups = 0
         top_score = scored[0][0]
@@ -193,6 +194,17 @@ class ExtractiveAnswerer:
                     if used + solo <= budget and not is_heading_unit(sentences[i]["text"]):
                         chosen.append(i)
                         used += solo
+                        groups += 1
+                    elif (
+                        budget - used >= self.tuning.min_trimmed_room
+                        and not sentences[i]["list"]
+                        and not is_heading_unit(sentences[i]["text"])
+                    ):
+                        # A long sentence after a short best one: the part of it around the
+                        # question's words ('…que cuenten con una superficie de hasta 10 hectáreas…').
+                        cut[i] = _trim(sentences[i]["text"], budget - used - 1, query)
+                        chosen.append(i)
+                        used += len(cut[i]) + 1
                         groups += 1
                     continue
                 lead_in = sentences[i]["text"].rstrip().endswith(":")
@@ -214,7 +226,7 @@ class ExtractiveAnswerer:
             used += length
             groups += 1
         chosen.sort()
-        pieces = [sentences[i]["text"] for i in chosen]
+        pieces = [cut.get(i, sentences[i]["text"]) for i in chosen]
         if len(pieces) == 2 and used > budget and is_heading_unit(pieces[0]):
             pieces = [f"{pieces[0]} {pieces[1]}"]
         if len(pieces) == 1:

@@ -38,6 +38,7 @@ class Tuning:
     second_chunk_ratio: float = 0.9  # a lower passage competes only when its score is this close
     max_units: int = 4  # sentence groups in one answer
     score_gap: float = 1.0  # units further below the best are not added
+    min_trimmed_room: int = 120  # a unit too long for what is left joins cut, if this much is left
     # The best article alone when it leads the best other article by this much (ranker probability)…
     second_article_margin: float = 0.1
     pair_floor: float = 0.0  # … else both, when their probabilities add up to this (else abstain)
@@ -76,6 +77,7 @@ CALIBRATED: dict[str, str] = {
     "second_chunk_ratio": "not calibrated",
     "max_units": "docs/benchmarks.md § Short answers",
     "score_gap": "not calibrated",
+    "min_trimmed_room": "docs/benchmarks.md § Domain questions, fifth session (80–180 on tune and XQuAD-es dev)",
     "second_article_margin": "docs/benchmarks.md § Domain questions",
     "second_article_floor": "docs/benchmarks.md § Domain questions",
     "pair_floor": "docs/benchmarks.md § Domain questions",

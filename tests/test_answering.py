@@ -111,3 +111,27 @@ def test_a_definition_question_gets_its_glossary_entry_alone() -> None:
     plain = Query(text="q", search_text="q", tokens=["q"])  # not a definition: the entries in order
     body = FixedScores(scores).extract(version, [hit], plain, vf, 450).body
     assert body.index("Pescador") < body.index("RNPA")
+
+
+def test_a_long_sentence_after_a_short_best_one_joins_cut_around_the_question_words() -> None:
+    """The best unit is short; the runner-up is one long sentence that does not fit whole: the part
+    of it around the question's words joins (it used to be dropped, leaving the short one alone)."""
+    units = [
+        ("Los productores no pagan por el servicio de extensión.", False),
+        (
+            "Son población objetivo los productores de los estratos E1 a E3, ubicados de preferencia "
+            "en localidades de alta y muy alta marginación, que cuenten con una superficie de hasta 10 "
+            "hectáreas o con un hato de hasta 10 unidades animal, según el diagnóstico del territorio "
+            "que haga el grupo de extensión con la participación de los productores de la región.",
+            False,
+        ),
+    ]
+    sentences = [{"text": t, "list": item, "chunk": 0} for t, item in units]
+    version: Any = SimpleNamespace(sentences=sentences, sentences_of_chunk={0: [0, 1]})
+    question = "tengo 6 hectareas, me toca un tecnico"
+    query = Query(text=question, search_text=question, tokens=question.split())
+    hit = Hit(row=0, score=1.0, dense=1.0, lexical=1.0)
+    body = FixedScores({0: 0.9, 1: 0.8}).extract(version, [hit], query, SimpleNamespace(), 250).body
+    assert body.startswith("Los productores no pagan")
+    assert "hasta 10 hectáreas" in body and "…" in body
+    assert len(body) <= 250
