@@ -13,6 +13,7 @@ import numpy as np
 
 from assistant.answering import ExtractiveAnswerer, attribution, strip_article_lead
 from assistant.clarify import clarification_text, picked_program, programs_to_ask
+from assistant.decision import UNSURE_PAIR, decide, runner_up
 from assistant.eligibility import EligibilityService
 from assistant.embeddings import CampoEmbeddings, make_embeddings
 from assistant.errors import EmptyQuestion, QuestionTooLong
@@ -22,7 +23,6 @@ from assistant.ranking import (
     PASSAGE_FEATURES,
     RankerModels,
     VersionFeatures,
-    answer_features,
     passage_features,
 )
 from assistant.retrieval import Hit, HybridRetriever, Retrieval
@@ -171,7 +171,8 @@ class Assistant:
                 clarify=ask_which if text else [],
             )
         else:
-            answer = self._compose(version, question, query, hits, budget, confidence, second)
+            unsure = sure is not None and sure < self.tuning.answer_floor
+            answer = self._compose(version, question, query, hits, budget, confidence, second, unsure)
             answer.query_used = resolved
         if session_id:
             self.sessions.append(
@@ -215,6 +216,7 @@ class Assistant:
         budget: int,
         confidence: float,
         second: Hit | None = None,
+        unsure: bool = False,
     ) -> Answer:
         if self.llm is not None:
             passages = [self._passage(version, h) for h in hits]
@@ -229,13 +231,15 @@ class Assistant:
                 return self._answer(version, text, citations, confidence, answerer="llm")
         by_row = {h.row: h for h in hits}
         if second is not None:
-            # Two close candidates from different articles: both, each cited, rather than one wrong one.
+            # Two close candidates from different articles: both, each cited, rather than one wrong one
+            # (said plainly when the answer model is unsure of the first alone).
+            lead = UNSURE_PAIR if unsure else ""
             joiner = "\n\nTambién: "
-            first = self._cited_extract(version, query, hits[:1], (budget - len(joiner)) * 11 // 20)
-            rest = budget - len(joiner) - len(first[0])
-            text2, row2, snippet2 = self._cited_extract(version, query, [second], rest)
+            room = budget - len(lead) - len(joiner)
+            first = self._cited_extract(version, query, hits[:1], room * 11 // 20)
+            text2, row2, snippet2 = self._cited_extract(version, query, [second], room - len(first[0]))
             text, citations = (
-                f"{first[0]}{joiner}{text2}",
+                f"{lead}{first[0]}{joiner}{text2}",
                 [
                     self._citation(version, by_row[first[1]], first[2]),
                     self._citation(version, by_row[row2], snippet2),
@@ -284,65 +288,14 @@ class Assistant:
     def _decide(
         self, version: IndexVersion, query: Query, hits: list[Hit], evidence: float
     ) -> tuple[bool, Hit | None, float | None]:
-        """(answer at all, runner-up article to show too, probability the answer is right if known).
-
-        With anticipated questions and the answer model, whether to answer is that model's call
-        (``answer_floor``; it already weighs the best other article); else the index's evidence must
-        reach ``abstain_threshold`` and the passage ranker's best probability ``abstain_passage_floor``.
-        Then one article when the best stands clear of the best other article; both, each cited, when
-        the two are close but together likely; otherwise, without the answer model, abstain rather
-        than pick one of two near-equal candidates.
-        """
-        t = self.tuning
-        if not hits:
-            return False, None, None
-        if self.models.passage is None:
-            return evidence >= t.abstain_threshold, None, None
-        first = hits[0]
-        other = self._runner_up(version, hits)
-        sure: float | None = None
-        if self.models.answer is not None and query.near.known:
-            z = float(self.models.answer.score(answer_features(query, first, other, evidence))[0])
-            sure = 1 / (1 + math.exp(-z))
-            if sure < t.answer_floor:
-                return False, None, sure
-        elif evidence < t.abstain_threshold or first.rank_score < t.abstain_passage_floor:
-            return False, None, None
-        answer, second = self._pair(first, other)
-        if sure is not None and not answer:
-            # 0.095 against 0.008 is no margin in probability, but the model, which sees both as
-            # logits, is sure enough (docs/benchmarks.md § Domain questions, fifth session).
-            return True, None, sure
-        return answer, second, sure
+        """Answer or abstain, and a second article to show (``assistant.decision.decide``)."""
+        return decide(self.tuning, self.models, query, hits, runner_up(version, hits), evidence)
 
     def _ask_which(self, version: IndexVersion, query: Query, hits: list[Hit]) -> list[str]:
         """The programs to ask "¿de cuál?" about (needs the ranker's probabilities, not fused scores)."""
         if self.models.passage_for(query.near.known) is None:
             return []
         return programs_to_ask(version, query, hits, self.tuning.clarify_floor)
-
-    @staticmethod
-    def _runner_up(version: IndexVersion, hits: list[Hit]) -> Hit | None:
-        """The best candidate from another article than the first (another document or section)."""
-        a = version.chunks[hits[0].row]
-        return next(
-            (
-                h
-                for h in hits[1:]
-                if version.chunks[h.row]["document_id"] != a["document_id"]
-                or version.chunks[h.row].get("section") != a.get("section")
-            ),
-            None,
-        )
-
-    def _pair(self, first: Hit, other: Hit | None) -> tuple[bool, Hit | None]:
-        """The margin policy: (answer, runner-up article to show too) from the two probabilities."""
-        t = self.tuning
-        if other is None or first.rank_score - other.rank_score >= t.second_article_margin:
-            return True, None
-        if first.rank_score + other.rank_score >= t.pair_floor and other.rank_score >= t.second_article_floor:
-            return True, other
-        return False, None
 
     def resolve_follow_up(self, question: str, history: list[Turn]) -> str:
         """'¿y si soy pescador?' after a question on requisitos → both questions as the query;

@@ -62,7 +62,7 @@ PASSAGE_FEATURES = (
 # its best article and of the best other one, how near the question is to any anticipated question
 # and to the best article's own, whether its words are anticipated questions' words at all, the share
 # of its words that neither the rules nor those questions use ("bienpesca", "imss"), and the index's
-# evidence (see Assistant._decide). The two passage probabilities enter as logits (capped at
+# evidence (see assistant.decision). The two passage probabilities enter as logits (capped at
 # ±LOGIT_CAP): near 0 and 1 a probability squashes the differences that matter, 0.105 against 0.083
 # or 0.999 against 0.9 (docs/benchmarks.md § Domain questions, fifth session).
 ANSWER_FEATURES = (

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from assistant.core import Assistant
+from assistant.decision import UNSURE_PAIR, decide, runner_up
 from assistant.embeddings import HashingEmbeddings
 from assistant.errors import EmptyQuestion, QuestionTooLong
 from assistant.models import Filters
@@ -176,21 +177,45 @@ def _fixed(logit: float, n: int) -> LinearModel:
     return LinearModel(tuple(f"f{i}" for i in range(n)), zeros, logit, zeros, np.ones(n))
 
 
-@pytest.mark.parametrize(("answer_logit", "answers"), [(2.0, True), (-2.0, False)])
-def test_the_answer_model_decides_even_when_the_two_probabilities_are_small(
-    assistant: Assistant, answer_logit: float, answers: bool
+@pytest.mark.parametrize(
+    ("answer_logit", "other_probability", "expected"),
+    [
+        (2.0, 0.008, "first"),  # sure (0.88): the best article alone, though 0.095 − 0.008 < margin
+        (-2.0, 0.008, "abstain"),  # unsure (0.12)
+        (0.2, 0.3, "both"),  # between pair_answer_floor and answer_floor, the other likely: both
+        (0.2, 0.008, "abstain"),  # … but not with an unlikely other
+    ],
+)
+def test_the_answer_model_decides_and_shows_two_articles_when_unsure(
+    assistant: Assistant, answer_logit: float, other_probability: float, expected: str
 ) -> None:
     """0.095 against 0.008 is no margin in probability (the pair rule would abstain), but the answer
-    model sees both as logits: when it is sure enough the best article answers alone; when it is not,
-    the core abstains."""
+    model sees both as logits: when it is sure enough the best article answers alone; a little less
+    sure, the two best articles together; unsure, the core abstains."""
     version = assistant.versions.current()
     rows = [r for r, c in enumerate(version.chunks) if c["document_id"] != version.chunks[0]["document_id"]]
     first = Hit(row=0, score=1.0, dense=1.0, lexical=1.0, rank_score=0.095)
-    other = Hit(row=rows[0], score=0.9, dense=0.9, lexical=0.9, rank_score=0.008)
+    other = Hit(row=rows[0], score=0.9, dense=0.9, lexical=0.9, rank_score=other_probability)
     n = len(ANSWER_FEATURES)
-    assistant.models = RankerModels(passage=_fixed(0.0, n), answer=_fixed(answer_logit, n))
+    models = RankerModels(passage=_fixed(0.0, n), answer=_fixed(answer_logit, n))
     query = analyze_question("cuanto dan", version.lexicon)
     query.near = QuestionMatch(known=True)
-    answer, second, sure = assistant._decide(version, query, [first, other], 0.9)
-    assert (answer, second) == (answers, None)
-    assert sure is not None and (sure >= assistant.tuning.answer_floor) == answers
+    assert runner_up(version, [first, other]) is other
+    answer, second, sure = decide(assistant.tuning, models, query, [first, other], other, 0.9)
+    assert sure is not None
+    assert (answer, second) == {"first": (True, None), "abstain": (False, None), "both": (True, other)}[
+        expected
+    ]
+
+
+def test_two_articles_shown_when_unsure_say_so(assistant: Assistant) -> None:
+    version = assistant.versions.current()
+    rows = [r for r, c in enumerate(version.chunks) if c["document_id"] != version.chunks[0]["document_id"]]
+    first = Hit(row=0, score=1.0, dense=1.0, lexical=1.0, rank_score=0.6)
+    other = Hit(row=rows[0], score=0.9, dense=0.9, lexical=0.9, rank_score=0.3)
+    query = assistant.analyze(version, "cuanto dan")
+    for unsure in (True, False):
+        answer = assistant._compose(version, "cuanto dan", query, [first, other], 450, 0.55, other, unsure)
+        assert answer.text.startswith(UNSURE_PAIR) == unsure
+        assert "También: Según" in answer.text and len(answer.citations) == 2
+        assert len(answer.text) <= 450

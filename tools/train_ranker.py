@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.core import Assistant, evidence_score  # noqa: E402
+from assistant.decision import runner_up  # noqa: E402
 from assistant.embeddings import make_embeddings  # noqa: E402
 from assistant.ranking import (  # noqa: E402
     ANSWER_FEATURES,
@@ -123,7 +124,7 @@ def _answer_model(
             query, retrieval, hits = dom._find(version, item["q"], None, None)
             if not hits:
                 continue
-            other = dom._runner_up(version, hits)
+            other = runner_up(version, hits)
             rows.append(answer_features(query, hits[0], other, evidence_score(retrieval, dom.tuning)))
             labels.append(int(item["document"] is not None and _is_gold(version, item, hits[0])))
     x, y = np.vstack(rows), np.array(labels, dtype=np.int64)
