@@ -404,7 +404,7 @@ def _run(
     lexicon = lexicon_for_version(roots, previous.root, report)
     reviewed = reviewed_for_version(roots, previous.root, sections_of(builds), report, settings, embeddings)
     questions = questions_for_version(
-        roots, previous.root, _sections(builds), lexicon, report, embeddings if builds else None, progress
+        roots, previous.root, _chunks(builds), lexicon, report, embeddings if builds else None, progress
     )
     changed = (
         report.added
@@ -551,8 +551,8 @@ def _write_version(
     return version_id
 
 
-def _sections(builds: dict[str, DocumentBuild]) -> dict[str, list[str]]:
-    return {d: [c.get("section") or "" for c in b.chunks] for d, b in builds.items()}
+def _chunks(builds: dict[str, DocumentBuild]) -> dict[str, list[dict[str, Any]]]:
+    return {d: b.chunks for d, b in builds.items()}
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -578,7 +578,7 @@ def remove_documents(settings: Settings, document_ids: list[str]) -> IngestRepor
             rules = eligibility_rules(rules_source(set(), previous), keep, report)
             lexicon = lexicon_for_version(set(), previous.root, report)
             reviewed = reviewed_for_version(set(), previous.root, sections_of(keep), report, settings)
-            questions = questions_for_version(set(), previous.root, _sections(keep), lexicon, report)
+            questions = questions_for_version(set(), previous.root, _chunks(keep), lexicon, report)
             version_id = _write_version(
                 settings,
                 keep,

@@ -4,8 +4,9 @@ Validated file by file: a malformed file is reported and left out; a question fo
 document does not have is reported and left out, the others are kept; the questions of a document that
 is not in the version are left out with a note (the document was removed). With no ``questions/``
 folder in the scanned folders the active version's questions are kept, for the documents still there.
-Each question is analysed with the new version's lexicon and embedded as a query; vectors of unchanged
-questions come from the embedding cache (or, without a model, from the active version).
+Each question is spelt by ear and analysed with the new version's lexicon, as a question is at answer
+time, and embedded as a query; vectors of unchanged questions come from the embedding cache (or,
+without a model, from the active version).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from assistant.questions import (
     section_matches,
     write_version_questions,
 )
+from assistant.spelling import Speller
 from ingestion.report import IngestReport
 
 BATCH = 256
@@ -42,14 +44,15 @@ class QuestionSet:
 def questions_for_version(
     roots: set[Path],
     previous_root: Path | None,
-    sections: dict[str, list[str]],
+    chunks: dict[str, list[dict[str, Any]]],
     lexicon_text: str,
     report: IngestReport,
     embeddings: Any = None,
     progress: Any = None,
 ) -> QuestionSet:
-    """``sections``: document id → its chunks' sections, of the version being built. Without
-    ``embeddings`` (a version built from the active one's rows) the active version's vectors are used."""
+    """``chunks``: document id → its chunks, of the version being built. Without ``embeddings`` (a
+    version built from the active one's rows) the active version's vectors are used."""
+    sections = {doc: [str(c.get("section") or "") for c in rows] for doc, rows in chunks.items()}
     folders = [root / QUESTIONS_DIR for root in sorted(roots) if (root / QUESTIONS_DIR).is_dir()]
     questions: list[AnticipatedQuestion] = []
     if folders:
@@ -72,8 +75,17 @@ def questions_for_version(
                 "con las preguntas informales"
             )
     lexicon = _lexicon(lexicon_text)
+    # Spelt by ear like the questions asked at answer time ('rekisitos' → requisitos), with the same
+    # speller (assistant.spelling.version_speller), so both sides meet on the rules' words.
+    speller = Speller(
+        [str(c["text"]) for rows in chunks.values() for c in rows],
+        [q.text for q in questions],
+        lexicon.vocabulary(),
+    )
     analysed = [
-        AnticipatedQuestion(q.document_id, q.section, q.text, analyze_question(q.text, lexicon).search_text)
+        AnticipatedQuestion(
+            q.document_id, q.section, q.text, analyze_question(speller.correct(q.text), lexicon).search_text
+        )
         for q in questions
     ]
     lines = sorted(f"{q.document_id}\n{q.section}\n{q.search_text}" for q in analysed)
@@ -132,7 +144,12 @@ def _lexicon(text: str) -> Lexicon:
 def _copied(previous_root: Path | None, questions: list[AnticipatedQuestion]) -> np.ndarray:
     held, vectors = read_version_questions(previous_root) if previous_root else ([], np.zeros((0, 1)))
     by_text = {q.search_text: vectors[i] for i, q in enumerate(held)}
-    rows = [by_text.get(q.search_text) for q in questions]
+    # A question whose analysis changed with the version (the speller learns from the documents kept)
+    # keeps the vector it had: without a model there is nothing better, and it is one word apart.
+    by_question = {(q.document_id, q.section, q.text): vectors[i] for i, q in enumerate(held)}
+    rows = [
+        by_text.get(q.search_text, by_question.get((q.document_id, q.section, q.text))) for q in questions
+    ]
     if any(r is None for r in rows):
         raise RuntimeError("anticipated questions without vectors: re-ingest the corpus")
     return np.vstack([r for r in rows if r is not None])

@@ -153,6 +153,25 @@ def test_removing_a_document_drops_its_questions_and_keeps_the_others(
     assert query.near.top == pytest.approx(1.0, abs=1e-5)
 
 
+def test_questions_are_spelt_by_ear_like_the_questions_asked(corpus_settings: Settings) -> None:  # noqa: F811
+    """'rekisitos' in an anticipated question is stored as the rules' 'requisitos', as it is read in a
+    producer's question at answer time, so both sides meet on the same word."""
+    # The rule word must be far commoner than the word typed (spelling.PREFERENCE): these say it right.
+    others = ", ".join(f'"requisitos de la solicitud {n}"' for n in range(10))
+    _write(
+        corpus_settings,
+        "reglas-a.yaml",
+        "document: reglas-a-2014\nsections:\n"
+        f'  - section: "Artículo 2"\n    questions: ["q rekisitos piden", {others}]\n',
+    )
+    ingest(corpus_settings, embeddings=HashingEmbeddings())
+    version = _assistant(corpus_settings).versions.current()
+    assert version.questions is not None
+    stored = version.questions.questions[0]
+    assert stored.text == "q rekisitos piden"  # as written
+    assert "requisitos" in stored.search_text.split() and "rekisitos" not in stored.search_text
+
+
 def test_with_the_real_model_an_anticipated_question_lifts_its_article(
     corpus_settings: Settings,  # noqa: F811
 ) -> None:
