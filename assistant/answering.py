@@ -211,9 +211,12 @@ class ExtractiveAnswerer:
                 if len(group) > 2 and (lead_in or query.wants_list):
                     # "¿qué papeles necesito?", or a lead-in ending in ':': the list from its start, cut
                     # at the budget with "…" (the full passage is one tap away), rather than one item
-                    # picked from the middle or a bare "deberán presentar:".
-                    chosen.extend(group)
-                    used += length
+                    # picked from the middle or a bare "deberán presentar:"; its best item joins even
+                    # past the cut ("VII. En proyectos de turismo… la autorización ambiental").
+                    picked, marks = _list_from_start(sentences, group, scored, budget - used)
+                    chosen.extend(picked)
+                    cut.update(marks)
+                    used += sum(len(cut.get(u, sentences[u]["text"])) + 1 for u in picked)
                     break
                 # The enumeration doesn't fit: the best unit alone (with what a heading introduces),
                 # trimmed below; a heading over a list brings its lead-in and the list's best items.
@@ -258,6 +261,51 @@ class ExtractiveAnswerer:
         while end < len(units) and sentences[units[end]]["list"]:
             end += 1
         return units[start:end]
+
+
+def _list_from_start(
+    sentences: list[dict[str, Any]], group: list[int], scored: list[tuple[float, int]], room: int
+) -> tuple[list[int], dict[int, str]]:
+    """A list's units from its start that fit in ``room``, and its best-scored item when that falls
+    past the cut; '…' (on its own line) marks what is left out. Returns the units and the texts that
+    carry a '…'."""
+    rank = {u: n for n, (_, u) in enumerate(scored)}
+    items = [u for u in group if sentences[u]["list"]]
+    best = min(items, key=lambda u: rank.get(u, len(rank))) if items else None
+
+    def size(u: int) -> int:
+        return len(sentences[u]["text"]) + 1
+
+    mark = len(ELLIPSIS) + 1
+    room -= mark  # the final '…' when the list is cut
+    lead = [u for u in group if not sentences[u]["list"]][:2]
+    if best is not None and sum(map(size, lead)) + size(best) + mark > room:
+        best = None  # never an item without the words that introduce its list
+    picked: list[int] = []
+    used = 0
+    for u in group:
+        reserve = 0 if best is None or best in picked or u == best else size(best) + mark
+        if used + size(u) + reserve > room:
+            break
+        picked.append(u)
+        used += size(u)
+    if best is not None and best not in picked and used + size(best) + mark <= room:
+        picked.append(best)
+        used += size(best) + mark
+        for u in group[len(picked) - 1 :]:  # the start goes on in what the best item left
+            if u == best or used + size(u) > room:
+                break
+            picked.insert(-1, u)
+            used += size(u)
+    if not picked:
+        return [], {}
+    marks: dict[int, str] = {}
+    position = {u: n for n, u in enumerate(group)}
+    picked.sort(key=position.__getitem__)
+    for a, b in zip(picked, [*picked[1:], None], strict=True):
+        if (b is None and position[a] < len(group) - 1) or (b is not None and position[b] != position[a] + 1):
+            marks[a] = f"{sentences[a]['text']}\n{ELLIPSIS}"
+    return picked, marks
 
 
 def _best_items(

@@ -135,3 +135,21 @@ def test_a_long_sentence_after_a_short_best_one_joins_cut_around_the_question_wo
     assert body.startswith("Los productores no pagan")
     assert "hasta 10 hectáreas" in body and "…" in body
     assert len(body) <= 250
+
+
+def test_a_cut_list_keeps_its_start_and_brings_its_best_item() -> None:
+    """'¿qué documentos piden para certificarme?' under a phone budget: the lead-in and the first
+    items, '…', and the item that answers best even though it falls past the cut."""
+    from assistant.answering import _list_from_start
+
+    sentences = _version().sentences
+    group = [1, 2, 3, 4, 5, 6]
+    scored = [(0.9, 6), (0.5, 1), (0.4, 2), (0.3, 3), (0.2, 4), (0.1, 5)]
+    picked, marks = _list_from_start(sentences, group, scored, 200)
+    assert picked[0] == 1 and picked[-1] == 6 and 2 in picked
+    assert 5 not in picked
+    assert all(marks[u].endswith("\n…") for u in marks) and picked[-2] in marks
+    assert sum(len(marks.get(u, sentences[u]["text"])) + 1 for u in picked) <= 200
+    # Too little room for the lead-in and the best item: the start alone, never an orphan item.
+    picked, _ = _list_from_start(sentences, group, scored, 110)
+    assert picked[0] == 1 and 6 not in picked
