@@ -95,7 +95,7 @@ def answer_markup(answer: Answer) -> str:
             line = "• " + LIST_MARKER.sub("", line)
         lines.append(e(line))
     body = "\n".join(lines)
-    if answer.citations and not answer.abstained and body.endswith("…"):
+    if answer.citations and not answer.abstained and (body.endswith("…") or "\n…\n" in body):
         body += "\n<i>(Recorté la respuesta: toque «📄 Ver fuente» para leer el artículo completo.)</i>"
     if answer.citations and not answer.abstained:
         body += "\n\n<i>" + e(source_line(answer.citations[0])) + "</i>"

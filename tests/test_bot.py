@@ -297,6 +297,14 @@ def test_a_cut_answer_points_to_the_full_source() -> None:
     assert "• CURP;" in answer_html(cut) and answer_html(cut).endswith("<i>📄 Lineamientos 2014, Art. 7</i>")
     assert "Ver fuente" not in answer_html(whole)
     assert html_error(answer_html(cut)) is None
+    # Items left out in the middle (the list's start, '…', its best item) are a cut too.
+    middle = Answer(
+        text="Requisitos:\nI. CURP;\n…\nVII. Permiso de pesca.",
+        abstained=False,
+        confidence=1,
+        citations=[citation],
+    )
+    assert "toque «📄 Ver fuente»" in answer_html(middle)
 
 
 async def test_which_program_buttons_answer_the_first_question(
