@@ -9,10 +9,18 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# The combining diacritical marks block (U+034F, the grapheme joiner, is not a combining mark).
+_MARKS = re.compile("[\u0300-\u034e\u0350-\u036f]")
+
 
 def strip_accents(text: str) -> str:
     """'Árbol Ñandú' -> 'Arbol Nandu' (case kept; letters without an ASCII base are kept as they are)."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if text.isascii():
+        return text
+    stripped = _MARKS.sub("", unicodedata.normalize("NFKD", text))  # Spanish text: done here
+    if stripped.isascii():
+        return stripped
+    return "".join(c for c in stripped if not unicodedata.combining(c))
 
 
 def fold(text: str) -> str:

@@ -109,3 +109,16 @@ def test_table_header_rows_are_headings_not_answers() -> None:
     assert is_heading_unit("Concepto de apoyo | Contenido del paquete (ilustrativo) | Monto máximo por hogar")
     assert not is_heading_unit("Paquete de aves | 10 gallinas | 3,000 pesos")
     assert not is_heading_unit("Los solicitantes deberán presentar:")
+
+
+def test_accents_are_stripped_as_unicode_says_on_every_path() -> None:
+    """The fast path (Spanish accents, plain ASCII) gives what Unicode's decomposition gives."""
+    import unicodedata
+
+    from assistant.normalize import strip_accents
+
+    def reference(text: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+    for text in ["Árbol Ñandú", "año", "plain", "", "Guía ß ø 中文 ﬁ ½", "a\u034fb", "ṩ ǘ ő x\u20d7"]:
+        assert strip_accents(text) == reference(text)
