@@ -178,16 +178,16 @@ def _fixed(logit: float, n: int) -> LinearModel:
 
 
 @pytest.mark.parametrize(
-    ("answer_logit", "other_probability", "expected"),
+    ("sure", "other_probability", "expected"),
     [
-        (2.0, 0.008, "first"),  # sure (0.88): the best article alone, though 0.095 − 0.008 < margin
-        (-2.0, 0.008, "abstain"),  # unsure (0.12)
-        (0.2, 0.3, "both"),  # between pair_answer_floor and answer_floor, the other likely: both
-        (0.2, 0.008, "abstain"),  # … but not with an unlikely other
+        ("high", 0.008, "first"),  # sure: the best article alone, though 0.095 − 0.008 < margin
+        ("low", 0.008, "abstain"),  # unsure
+        ("between", 0.3, "both"),  # between pair_answer_floor and answer_floor, the other likely: both
+        ("between", 0.008, "abstain"),  # … but not with an unlikely other
     ],
 )
 def test_the_answer_model_decides_and_shows_two_articles_when_unsure(
-    assistant: Assistant, answer_logit: float, other_probability: float, expected: str
+    assistant: Assistant, sure: str, other_probability: float, expected: str
 ) -> None:
     """0.095 against 0.008 is no margin in probability (the pair rule would abstain), but the answer
     model sees both as logits: when it is sure enough the best article answers alone; a little less
@@ -197,12 +197,19 @@ def test_the_answer_model_decides_and_shows_two_articles_when_unsure(
     first = Hit(row=0, score=1.0, dense=1.0, lexical=1.0, rank_score=0.095)
     other = Hit(row=rows[0], score=0.9, dense=0.9, lexical=0.9, rank_score=other_probability)
     n = len(ANSWER_FEATURES)
-    models = RankerModels(passage=_fixed(0.0, n), answer=_fixed(answer_logit, n))
+    t = assistant.tuning
+    probability = {
+        "high": (t.answer_floor + 1) / 2,
+        "low": t.pair_answer_floor / 2,
+        "between": (t.pair_answer_floor + t.answer_floor) / 2,
+    }[sure]
+    logit = float(np.log(probability / (1 - probability)))
+    models = RankerModels(passage=_fixed(0.0, n), answer=_fixed(logit, n))
     query = analyze_question("cuanto dan", version.lexicon)
     query.near = QuestionMatch(known=True)
     assert runner_up(version, [first, other]) is other
-    answer, second, sure = decide(assistant.tuning, models, query, [first, other], other, 0.9)
-    assert sure is not None
+    answer, second, sure_of_first = decide(assistant.tuning, models, query, [first, other], other, 0.9)
+    assert sure_of_first == pytest.approx(probability)
     assert (answer, second) == {"first": (True, None), "abstain": (False, None), "both": (True, other)}[
         expected
     ]
