@@ -30,7 +30,7 @@ import train_ranker as tr  # noqa: E402
 from assistant.core import Assistant, evidence_score  # noqa: E402
 from assistant.decision import runner_up  # noqa: E402
 from assistant.embeddings import make_embeddings  # noqa: E402
-from assistant.ranking import PASSAGE_FEATURES, LinearModel, RankerModels, answer_features  # noqa: E402
+from assistant.ranking import RankerModels, answer_features  # noqa: E402
 from assistant.sessions import MemorySessionStore  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from campo.domain_eval import load_domain  # noqa: E402
@@ -68,26 +68,11 @@ def _rows(root: Path, xquad: Path) -> list[dict[str, Any]]:
     ]
     xq = Assistant(xq_settings, embeddings=emb, sessions=MemorySessionStore())
     dom = Assistant(dom_settings, embeddings=emb, sessions=MemorySessionStore())
-    xs, ys, groups = [], [], []
-    for assistant, items in ((xq, xq_items), (dom, dom_items)):
-        a, b, c = tr._examples(assistant, items, "passage")
-        xs += a
-        ys += b
-        groups += c
-    n_dom = sum(g.startswith("domain:") for g in groups)
-    ratio = (len(groups) - n_dom) / max(1, n_dom)
-    ws = [ratio if g.startswith("domain:") else 1.0 for g in groups]
+    xs, ys, groups, ws = tr.weighted_examples(((xq, xq_items), (dom, dom_items)), "passage")
     version = dom.versions.current()
     rows = []
     for k in range(tr.FOLDS):
-        train = [i for i, g in enumerate(groups) if tr._fold(g) != k]
-        model = tr._fit(
-            np.vstack([xs[i] for i in train]),
-            np.concatenate([ys[i] for i in train]),
-            PASSAGE_FEATURES,
-            tr._row_weights([ws[i] for i in train], [ys[i] for i in train]),
-        )
-        dom.models = RankerModels(passage=LinearModel.from_json(model))
+        dom.models = RankerModels(passage=tr.passage_model_without_fold(xs, ys, groups, ws, k))
         for item in (it for it in answer_items if tr._fold(it["group"]) == k):
             query, retrieval, hits = dom._find(version, item["q"], None, None)
             if not hits:
