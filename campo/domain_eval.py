@@ -13,6 +13,7 @@ import re
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,13 +91,22 @@ def _judge(item: dict[str, Any], answer: Answer) -> dict[str, Any]:
 
 
 def run_domain(
-    assistant: Assistant, *, split: str = "test", max_chars: int = 450, folder: Path = DOMAIN_DIR
+    assistant: Assistant,
+    *,
+    split: str = "test",
+    max_chars: int = 450,
+    folder: Path = DOMAIN_DIR,
+    select: Callable[[dict[str, Any]], bool] | None = None,
 ) -> dict[str, Any]:
-    """Metrics of one split ('tune', 'test' or 'all') through ``Assistant.ask`` at the phone budget."""
+    """Metrics of one split ('tune', 'test' or 'all') through ``Assistant.ask`` at the phone budget;
+    ``select`` keeps a part of the split (tools/domain_cv.py: one fold of its articles)."""
     inside, outside = load_domain(folder)
     if split != "all":
         inside = [q for q in inside if q["split"] == split]
         outside = [q for q in outside if q["split"] == split]
+    if select is not None:
+        inside = [q for q in inside if select(q)]
+        outside = [q for q in outside if select(q)]
     judged, failures, latencies = [], [], []
     by_kind: Counter[str] = Counter()
     kind_ok: Counter[str] = Counter()
