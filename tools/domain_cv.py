@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 import tempfile
 from collections import Counter
@@ -182,8 +183,8 @@ def main() -> int:
             flush=True,
         )
 
-        def fold_of(item: dict[str, Any]) -> int:
-            return tr._fold(_group(item)) if item.get("document") else oos_fold[item["q"]]
+        def in_fold(k: int, item: dict[str, Any]) -> bool:
+            return (tr._fold(_group(item)) if item.get("document") else oos_fold[item["q"]]) == k
 
         models = []
         for k in range(tr.FOLDS):
@@ -194,17 +195,17 @@ def main() -> int:
 
         floors = [(dom.tuning.answer_floor, dom.tuning.pair_answer_floor)]
         for pair in filter(None, args.floors.split(",")):
-            a, b = (float(v) for v in pair.split("/"))
-            floors.append((a, b))
+            high, low = (float(v) for v in pair.split("/"))
+            floors.append((high, low))
         tuning = dom.tuning
         for answer_floor, pair_floor in floors:
             dom.tuning = dataclasses.replace(tuning, answer_floor=answer_floor, pair_answer_floor=pair_floor)
             total: dict[str, Any] = Counter()
             total["ok"], total["of"] = Counter(), Counter()
-            for k, (p, s, a) in enumerate(models):
-                dom.models = RankerModels(passage=p, sentence=s, answer=a)
+            for k, (p, s, answer) in enumerate(models):
+                dom.models = RankerModels(passage=p, sentence=s, answer=answer)
                 dom.answerer = ExtractiveAnswerer(dom.tuning, s)
-                _add(total, run_domain(dom, split="tune", select=lambda q, k=k: fold_of(q) == k))
+                _add(total, run_domain(dom, split="tune", select=functools.partial(in_fold, k)))
             print(f"answer_floor {answer_floor} / pair_answer_floor {pair_floor}:", flush=True)
             for key, value in _report(total).items():
                 print(f"  {key}: {value}", flush=True)
