@@ -204,7 +204,7 @@ def main() -> int:
             total["ok"], total["of"] = Counter(), Counter()
             for k, (p, s, answer) in enumerate(models):
                 dom.models = RankerModels(passage=p, sentence=s, answer=answer)
-                dom.answerer = ExtractiveAnswerer(dom.tuning, s)
+                dom.answerer = ExtractiveAnswerer(dom.tuning, s if dom.tuning.learned_sentences else None)
                 _add(total, run_domain(dom, split="tune", select=functools.partial(in_fold, k)))
             print(f"answer_floor {answer_floor} / pair_answer_floor {pair_floor}:", flush=True)
             for key, value in _report(total).items():
