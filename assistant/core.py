@@ -379,8 +379,9 @@ class Assistant:
             return hits
         rows = passage_features(query, hits, vf, version.sentences_of_chunk)
         logits = model.score(rows[:, [PASSAGE_FEATURES.index(f) for f in model.features]])
-        for h, z in zip(hits, logits, strict=True):
+        for h, z, row in zip(hits, logits, rows, strict=True):
             h.rank_score = float(1 / (1 + math.exp(-z)))
+            h.features = row
         return sorted(hits, key=lambda h: -h.rank_score)
 
     @staticmethod

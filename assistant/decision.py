@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from assistant.query import Query
-from assistant.ranking import RankerModels, answer_features
+from assistant.ranking import ANSWER_FEATURES, RankerModels, answer_features
 from assistant.retrieval import Hit
 from assistant.tuning import Tuning
 from assistant.versions import IndexVersion
@@ -50,7 +50,8 @@ def decide(
     first = hits[0]
     sure: float | None = None
     if models.answer is not None and query.near.known:
-        z = float(models.answer.score(answer_features(query, first, other, evidence))[0])
+        row = answer_features(query, first, other, evidence)
+        z = float(models.answer.score(row[:, [ANSWER_FEATURES.index(f) for f in models.answer.features]])[0])
         sure = 1 / (1 + math.exp(-z))
         if sure < t.answer_floor:
             if (

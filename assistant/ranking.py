@@ -73,6 +73,12 @@ ANSWER_FEATURES = (
     "question_words",
     "unknown_words",
     "evidence",
+    # the best candidate's own passage features: is it retrieval's first too, do its anticipated
+    # questions share the producer's words, is it an article of the kind asked (grouped CV AUC
+    # 0.896 → 0.912: docs/benchmarks.md § sixth session)
+    "passage_first",
+    "passage_question_lexical",
+    "passage_kind_primary",
 )
 LOGIT_CAP = 6.0  # docs/benchmarks.md § Domain questions, fifth session (grouped CV on tune)
 QUESTION_FEATURES = frozenset(f for f in PASSAGE_FEATURES if f.startswith("question_"))
@@ -370,6 +376,11 @@ def answer_features(query: Query, best: Hit, other: Hit | None, evidence: float)
     """One row of ``ANSWER_FEATURES`` for the ranked candidates' best article (and best other one)."""
     near = query.near
     own = near.best(best.row)
+    f = best.features
+
+    def passage(name: str) -> float:
+        return float(f[PASSAGE_FEATURES.index(name)]) if f is not None else 0.0
+
     return np.array(
         [
             [
@@ -380,6 +391,9 @@ def answer_features(query: Query, best: Hit, other: Hit | None, evidence: float)
                 near.lexical_top,
                 min(query.unknown_share, near.unknown_share),
                 evidence,
+                passage("first"),
+                passage("question_lexical"),
+                passage("kind_primary"),
             ]
         ],
         dtype=np.float64,

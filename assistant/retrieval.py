@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,8 @@ class Hit:
     lexical: float  # BM25 score normalized by the best BM25 score among candidates
     chunk_dense: float = 0.0  # cosine of query and the whole chunk (before the best-unit maximum)
     rank_score: float = 0.0  # the passage ranker's probability that this chunk answers (set by ranking)
+    # its row of ranking.PASSAGE_FEATURES (set by ranking; the answer model reads a few of them)
+    features: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

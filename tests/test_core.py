@@ -14,7 +14,7 @@ from assistant.errors import EmptyQuestion, QuestionTooLong
 from assistant.models import Filters
 from assistant.query import analyze_question
 from assistant.questions import QuestionMatch
-from assistant.ranking import ANSWER_FEATURES, LinearModel, RankerModels
+from assistant.ranking import ANSWER_FEATURES, PASSAGE_FEATURES, LinearModel, RankerModels
 from assistant.retrieval import Hit
 from assistant.sessions import MemorySessionStore
 from tests.conftest import TEST_RECORDS, build_test_index, make_settings
@@ -172,9 +172,28 @@ def test_new_version_is_served_without_restart(tmp_path: Path) -> None:
     assert {d.document_id for d in assistant.documents()} >= {"osc-2014", "reglas-prueba-2014"}
 
 
-def _fixed(logit: float, n: int) -> LinearModel:
-    zeros = np.zeros(n)
-    return LinearModel(tuple(f"f{i}" for i in range(n)), zeros, logit, zeros, np.ones(n))
+def _fixed(logit: float, names: tuple[str, ...]) -> LinearModel:
+    zeros = np.zeros(len(names))
+    return LinearModel(names, zeros, logit, zeros, np.ones(len(names)))
+
+
+def test_the_answer_model_reads_the_best_candidates_own_features(assistant: Assistant) -> None:
+    """The answer model sees whether the best candidate is also retrieval's first, by name (a model
+    file lists the features it was fitted on, in its own order)."""
+    version = assistant.versions.current()
+    query = analyze_question("cuanto dan", version.lexicon)
+    query.near = QuestionMatch(known=True)
+    names = ("passage_first", "passage_logit")
+    # sure only when the best candidate was retrieval's first: logit = 4·first − 2
+    answer = LinearModel(names, np.array([4.0, 0.0]), -2.0, np.zeros(2), np.ones(2))
+    models = RankerModels(passage=_fixed(0.0, PASSAGE_FEATURES), answer=answer)
+    decided = []
+    for first in (1.0, 0.0):
+        row = np.zeros(len(PASSAGE_FEATURES))
+        row[PASSAGE_FEATURES.index("first")] = first
+        best = Hit(row=0, score=1.0, dense=1.0, lexical=1.0, rank_score=0.9, features=row)
+        decided.append(decide(assistant.tuning, models, query, [best], None, 0.9)[2])
+    assert decided == [pytest.approx(1 / (1 + np.exp(-2.0))), pytest.approx(1 / (1 + np.exp(2.0)))]
 
 
 @pytest.mark.parametrize(
@@ -196,7 +215,6 @@ def test_the_answer_model_decides_and_shows_two_articles_when_unsure(
     rows = [r for r, c in enumerate(version.chunks) if c["document_id"] != version.chunks[0]["document_id"]]
     first = Hit(row=0, score=1.0, dense=1.0, lexical=1.0, rank_score=0.095)
     other = Hit(row=rows[0], score=0.9, dense=0.9, lexical=0.9, rank_score=other_probability)
-    n = len(ANSWER_FEATURES)
     t = assistant.tuning
     probability = {
         "high": (t.answer_floor + 1) / 2,
@@ -204,7 +222,7 @@ def test_the_answer_model_decides_and_shows_two_articles_when_unsure(
         "between": (t.pair_answer_floor + t.answer_floor) / 2,
     }[sure]
     logit = float(np.log(probability / (1 - probability)))
-    models = RankerModels(passage=_fixed(0.0, n), answer=_fixed(logit, n))
+    models = RankerModels(passage=_fixed(0.0, PASSAGE_FEATURES), answer=_fixed(logit, ANSWER_FEATURES))
     query = analyze_question("cuanto dan", version.lexicon)
     query.near = QuestionMatch(known=True)
     assert runner_up(version, [first, other]) is other

@@ -62,12 +62,15 @@ def _group(item: dict[str, Any]) -> str:
 
 
 def _fit_rows(
-    rows: list[tuple[str, np.ndarray, np.ndarray]], names: tuple[str, ...], ws: dict[str, float]
+    rows: list[tuple[str, np.ndarray, np.ndarray]],
+    names: tuple[str, ...],
+    ws: dict[str, float],
+    c: float = tr.C,
 ) -> LinearModel:
     x = np.vstack([r[1] for r in rows])
     y = np.concatenate([r[2] for r in rows])
     w = np.concatenate([np.full(len(r[2]), ws.get(r[0], 1.0)) for r in rows])
-    return LinearModel.from_json(tr._fit(x, y, names, w))
+    return LinearModel.from_json(tr._fit(x, y, names, w, c))
 
 
 def _sentence_rows(
@@ -190,7 +193,9 @@ def main() -> int:
         for k in range(tr.FOLDS):
             kept = [r for r in sentence_rows if not (r[0].startswith("domain:") and tr._fold(r[0]) == k)]
             sentence = _fit_rows(kept, SENTENCE_FEATURES, weight)
-            answer = _fit_rows([r for r in answer_rows if tr._fold(r[0]) != k], ANSWER_FEATURES, {})
+            answer = _fit_rows(
+                [r for r in answer_rows if tr._fold(r[0]) != k], ANSWER_FEATURES, {}, tr.ANSWER_C
+            )
             models.append((passage[k], sentence, answer))
 
         floors = [(dom.tuning.answer_floor, dom.tuning.pair_answer_floor)]
