@@ -58,3 +58,44 @@ def test_article_match_is_exact() -> None:
     assert article_matches("Artículo 7", "Título I > Capítulo II > Artículo 7")
     assert not article_matches("Artículo 7", "Título I > Capítulo II > Artículo 17")
     assert not article_matches("Artículo 1", "Capítulo I > Artículo 10")
+
+
+def test_run_domain_judges_only_the_selected_questions(tmp_path: Path) -> None:
+    """`run_domain(select=…)` (tools/domain_cv.py: one fold of the tune articles) keeps the selected
+    in-scope and out-of-scope questions only, and judges them as the whole split is judged."""
+    from assistant.models import Answer, Citation
+    from campo.domain_eval import run_domain
+
+    (tmp_path / "doc.yaml").write_text(
+        "document: doc\nquestions:\n"
+        "  - {q: 'cuanto dan', article: 'Artículo 1', answer: '10 pesos', kind: amounts}\n"
+        "  - {q: 'q papeles', article: 'Artículo 2', answer: 'CURP', kind: requirements}\n"
+        "  - {q: 'hasta cuando', article: 'Artículo 3', answer: 'marzo', kind: deadlines}\n",
+        "utf-8",
+    )
+    (tmp_path / "out_of_scope_a.yaml").write_text(
+        "questions:\n  - {q: 'el clima'}\n  - {q: 'el futbol'}\n", "utf-8"
+    )
+    said = {
+        "cuanto dan": ("Según doc, Artículo 1: se dan 10 pesos", "Artículo 1"),
+        "q papeles": ("Según doc, Artículo 5: la credencial", "Artículo 5"),
+        "hasta cuando": ("Según doc, Artículo 3: en marzo", "Artículo 3"),
+    }
+    asked: list[str] = []
+
+    class Fake:
+        def ask(self, question: str, *, max_chars: int) -> Answer:
+            asked.append(question)
+            if question not in said:
+                return Answer(text="No lo encontré", abstained=question == "el clima", confidence=0.0)
+            text, section = said[question]
+            citation = Citation(document_id="doc", title="doc", section=section, text=text)
+            return Answer(text=text, abstained=False, confidence=0.9, citations=[citation])
+
+    keep = {"cuanto dan", "q papeles", "el clima"}
+    result = run_domain(Fake(), split="all", folder=tmp_path, select=lambda q: q["q"] in keep)  # type: ignore[arg-type]
+    assert sorted(asked) == sorted(keep)
+    assert (result["in_scope"], result["out_of_scope"]) == (2, 1)
+    assert result["answer_contains_span"] == 0.5 and result["wrong_confident"] == 0.5
+    assert result["article_R@1"] == 0.5 and result["out_of_scope_abstained"] == 1.0
+    assert result["by_kind"] == {"amounts": "1/1", "requirements": "0/1"}
