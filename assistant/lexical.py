@@ -30,7 +30,9 @@ class LexicalIndex:
         self._max_idf = float(np.log(1.0 + (n + 0.5) / 0.5))
         self._by_prefix: dict[str, list[str]] = defaultdict(list)
         self._deletes: dict[str, list[str]] = defaultdict(list)  # one-deletion neighbourhood (SymSpell)
-        for term in self.vocab:
+        # Sorted: bm25s's vocabulary order differs between processes, and the typo fix at distance 2
+        # takes the first candidate found, so two server workers could fix one word differently.
+        for term in sorted(self.vocab):
             if len(term) >= 4 and not term.isdigit():
                 self._by_prefix[term[:2]].append(term)
                 for variant in _deletions(term):
