@@ -1,9 +1,9 @@
 """Train the passage and sentence rankers (assistant/ranker.json) — one command.
 
-Not bit-for-bit reproducible: two runs on the same code and index differ slightly (measured in the
-fifth session: passage CV top-1 0.9556–0.9567, sentence rows 10,455–10,473). With PYTHONHASHSEED fixed
-the passage stage repeats exactly, so set iteration order breaks ties among candidates; the sentence
-stage still moved by one row. Tune figures move by about ±3 questions between trainings.
+Deterministic: two runs on the same code and index write the same file, whatever PYTHONHASHSEED
+(checked in the sixth session with seeds 7 and 8). Until then they differed slightly (passage CV top-1
+0.9556–0.9567 between runs): the BM25 typo fix took the first of two equally near vocabulary terms in
+an order that changed from process to process (fixed in assistant/lexical.py).
 
     .venv/bin/python tools/train_ranker.py [--xquad ../shared/data/xquad-es/xquad.es.json] [--check]
 
