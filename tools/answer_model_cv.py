@@ -27,47 +27,17 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import train_ranker as tr  # noqa: E402
 
-from assistant.core import Assistant, evidence_score  # noqa: E402
+from assistant.core import evidence_score  # noqa: E402
 from assistant.decision import runner_up  # noqa: E402
-from assistant.embeddings import make_embeddings  # noqa: E402
 from assistant.ranking import RankerModels, answer_features  # noqa: E402
-from assistant.sessions import MemorySessionStore  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from campo.domain_eval import load_domain  # noqa: E402
-from campo.evaluation import DEV_ARTICLES, load_xquad, xquad_records  # noqa: E402
-from ingestion.pipeline import build_records_version, ingest  # noqa: E402
 
 FLOORS = (0.6, 0.7)
 
 
 def _rows(root: Path, xquad: Path) -> list[dict[str, Any]]:
-    base = Settings(environment="development", ranker="hand")
-    emb = make_embeddings(base)
-    xq_settings = base.model_copy(update={"data_dir": root / "xquad"})
-    records, questions = xquad_records(load_xquad(xquad, DEV_ARTICLES))
-    if not (root / "xquad" / "index" / "ACTIVE").exists():
-        build_records_version(xq_settings, records, emb)
-    dom_settings = base.model_copy(update={"data_dir": root / "domain"})
-    ingest(dom_settings, embeddings=emb)
-    inside, outside = load_domain()
-    group = "domain:{document}|{article}"
-    dom_items = [dict(q, group=group.format(**q), form="informal") for q in inside if q["split"] == "tune"]
-    dom_items += [
-        dict(q, q=q["formal"], group=group.format(**q), form="formal")
-        for q in inside
-        if q["split"] == "tune" and q["formal"]
-    ]
-    answer_items = dom_items + [
-        dict(q, document=None, group=f"domain:oos|{i}", form="out of scope")
-        for i, q in enumerate(outside)
-        if q["split"] == "tune"
-    ]
-    xq_items = [
-        {"q": q["q"], "document": q["doc"], "answer": q["answers"][0], "group": q["doc"][:8]}
-        for q in questions
-    ]
-    xq = Assistant(xq_settings, embeddings=emb, sessions=MemorySessionStore())
-    dom = Assistant(dom_settings, embeddings=emb, sessions=MemorySessionStore())
+    sets = tr.training_sets(root, xquad)
+    xq, dom, xq_items, dom_items = sets.xq, sets.dom, sets.xq_items, sets.dom_items
+    answer_items = dom_items + sets.oos_items
     xs, ys, groups, ws = tr.weighted_examples(((xq, xq_items), (dom, dom_items)), "passage")
     version = dom.versions.current()
     rows = []
@@ -124,10 +94,7 @@ def main() -> int:
     from sklearn.metrics import roc_auc_score
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--xquad", default=str(ROOT.parent / "shared" / "data" / "xquad-es" / "xquad.es.json")
-    )
-    parser.add_argument("--data-dir", default="", help="reuse index folders here (default: a temporary one)")
+    tr.add_data_arguments(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rows = _rows(Path(args.data_dir or tmp), Path(args.xquad))

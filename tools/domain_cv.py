@@ -38,7 +38,6 @@ import train_ranker as tr  # noqa: E402
 from assistant.answering import ExtractiveAnswerer  # noqa: E402
 from assistant.core import Assistant, evidence_score  # noqa: E402
 from assistant.decision import runner_up  # noqa: E402
-from assistant.embeddings import make_embeddings  # noqa: E402
 from assistant.ranking import (  # noqa: E402
     ANSWER_FEATURES,
     PASSAGE_FEATURES,
@@ -47,18 +46,10 @@ from assistant.ranking import (  # noqa: E402
     RankerModels,
     answer_features,
 )
-from assistant.sessions import MemorySessionStore  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from campo.domain_eval import load_domain, run_domain  # noqa: E402
-from campo.evaluation import DEV_ARTICLES, load_xquad, xquad_records  # noqa: E402
-from ingestion.pipeline import build_records_version, ingest  # noqa: E402
+from campo.domain_eval import run_domain  # noqa: E402
 
 SHARES = ("answer_contains_span", "wrong_confident", "abstained_in_scope", "article_R@1")
 PAIRS = ("informal_formal_agreement", "formal_contains_span")
-
-
-def _group(item: dict[str, Any]) -> str:
-    return f"domain:{item['document']}|{item['article']}"
 
 
 def _fit_rows(
@@ -139,41 +130,21 @@ def _report(total: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--xquad", default=str(ROOT.parent / "shared" / "data" / "xquad-es" / "xquad.es.json")
-    )
-    parser.add_argument("--data-dir", default="", help="reuse index folders here (as tools/train_ranker.py)")
+    tr.add_data_arguments(parser)
     parser.add_argument(
         "--floors", default="", help="more answer_floor/pair_answer_floor pairs, comma-separated"
     )
     args = parser.parse_args()
-    base = Settings(environment="development", ranker="hand")
-    emb = make_embeddings(base)
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(args.data_dir or tmp)
-        xq_settings = base.model_copy(update={"data_dir": root / "xquad"})
-        records, questions = xquad_records(load_xquad(Path(args.xquad), DEV_ARTICLES))
-        if not (root / "xquad" / "index" / "ACTIVE").exists():
-            build_records_version(xq_settings, records, emb)
-        dom_settings = base.model_copy(update={"data_dir": root / "domain"})
-        ingest(dom_settings, embeddings=emb)
-        inside, outside = load_domain()
-        dom_items = [dict(q, group=_group(q)) for q in inside if q["split"] == "tune"]
-        dom_items += [
-            dict(q, q=q["formal"], group=_group(q)) for q in inside if q["split"] == "tune" and q["formal"]
-        ]
-        oos_items = [
-            dict(q, document=None, group=f"domain:oos|{i}")
-            for i, q in enumerate(outside)
-            if q["split"] == "tune"
-        ]
+        sets = tr.training_sets(Path(args.data_dir or tmp), Path(args.xquad))
+        xq, dom, xq_items, dom_items, oos_items = (
+            sets.xq,
+            sets.dom,
+            sets.xq_items,
+            sets.dom_items,
+            sets.oos_items,
+        )
         oos_fold = {q["q"]: tr._fold(q["group"]) for q in oos_items}
-        xq_items = [
-            {"q": q["q"], "document": q["doc"], "answer": q["answers"][0], "group": q["doc"][:8]}
-            for q in questions
-        ]
-        xq = Assistant(xq_settings, embeddings=emb, sessions=MemorySessionStore())
-        dom = Assistant(dom_settings, embeddings=emb, sessions=MemorySessionStore())
 
         xs, ys, groups, ws = tr.weighted_examples(((xq, xq_items), (dom, dom_items)), "passage")
         weight = dict(zip(groups, ws, strict=True))
@@ -187,7 +158,7 @@ def main() -> int:
         )
 
         def in_fold(k: int, item: dict[str, Any]) -> bool:
-            return (tr._fold(_group(item)) if item.get("document") else oos_fold[item["q"]]) == k
+            return (tr._fold(tr.domain_group(item)) if item.get("document") else oos_fold[item["q"]]) == k
 
         models = []
         for k in range(tr.FOLDS):

@@ -1,9 +1,11 @@
 """Train the passage and sentence rankers (assistant/ranker.json) — one command.
 
-Deterministic: two runs on the same code and index write the same file, whatever PYTHONHASHSEED
-(checked in the sixth session with seeds 7 and 8). Until then they differed slightly (passage CV top-1
-0.9556–0.9567 between runs): the BM25 typo fix took the first of two equally near vocabulary terms in
-an order that changed from process to process (fixed in assistant/lexical.py).
+Reproducible on a quiet machine: two runs on the same code and index wrote the same file from two
+hash seeds (7 and 8, sixth session). Until then runs differed (passage CV top-1 0.9556–0.9567): the
+BM25 typo fix took the first of two equally near vocabulary terms in an order that changed from process
+to process (fixed in assistant/lexical.py). Runs made while another CPU-heavy job shared the machine
+still differed slightly (largest weight difference 0.011, one sentence row of 10,456); that cause was
+not found (the e5 query vectors were identical under that load).
 
     .venv/bin/python tools/train_ranker.py [--xquad ../shared/data/xquad-es/xquad.es.json] [--check]
 
@@ -23,6 +25,8 @@ import hashlib
 import json
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +57,67 @@ from assistant.tuning import Tuning  # noqa: E402
 from campo.domain_eval import article_matches, load_domain  # noqa: E402
 from campo.evaluation import DEV_ARTICLES, load_xquad, xquad_records  # noqa: E402
 from ingestion.pipeline import build_records_version, ingest  # noqa: E402
+
+
+@dataclass
+class TrainingSets:
+    """The two indexes and the questions every training or cross-validation script starts from."""
+
+    xq: Assistant  # XQuAD-es dev, one document per paragraph
+    dom: Assistant  # the sample corpus
+    xq_items: list[dict[str, Any]]
+    dom_items: list[dict[str, Any]]  # tune questions, informal then formal ("form")
+    oos_items: list[dict[str, Any]]  # tune out-of-scope questions (document None)
+    embedding_model: str
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--xquad", default=str(ROOT.parent / "shared" / "data" / "xquad-es" / "xquad.es.json")
+    )
+    parser.add_argument("--data-dir", default="", help="reuse index folders here (default: a temporary one)")
+
+
+def training_sets(root: Path, xquad: Path, say: Callable[[str], None] = lambda _: None) -> TrainingSets:
+    """Index XQuAD-es dev (once) and the sample corpus (always: ingestion is incremental, and a reused
+    folder must carry today's corpus and lexicon) under ``root``; group each question by its XQuAD
+    article or its document and article (the cross-validation folds)."""
+    base = Settings(environment="development", ranker="hand")
+    emb = make_embeddings(base)
+    xq_settings = base.model_copy(update={"data_dir": root / "xquad"})
+    records, questions = xquad_records(load_xquad(xquad, DEV_ARTICLES))
+    if not (root / "xquad" / "index" / "ACTIVE").exists():
+        say(f"indexing {len(records)} XQuAD-es dev paragraphs…")
+        build_records_version(xq_settings, records, emb)
+    dom_settings = base.model_copy(update={"data_dir": root / "domain"})
+    say("indexing the sample corpus…")
+    ingest(dom_settings, embeddings=emb)
+    inside, outside = load_domain()
+    tune = [q for q in inside if q["split"] == "tune"]
+    dom_items = [dict(q, group=domain_group(q), form="informal") for q in tune]
+    dom_items += [dict(q, q=q["formal"], group=domain_group(q), form="formal") for q in tune if q["formal"]]
+    oos_items = [
+        dict(q, document=None, group=f"domain:oos|{i}", form="out of scope")
+        for i, q in enumerate(outside)
+        if q["split"] == "tune"
+    ]
+    xq_items = [
+        {"q": q["q"], "document": q["doc"], "answer": q["answers"][0], "group": q["doc"][:8]}
+        for q in questions
+    ]
+    return TrainingSets(
+        Assistant(xq_settings, embeddings=emb, sessions=MemorySessionStore()),
+        Assistant(dom_settings, embeddings=emb, sessions=MemorySessionStore()),
+        xq_items,
+        dom_items,
+        oos_items,
+        emb.model_id,
+    )
+
+
+def domain_group(item: dict[str, Any]) -> str:
+    return f"domain:{item['document']}|{item['article']}"
+
 
 C = 1.0  # inverse regularisation strength of the passage and sentence models
 ANSWER_C = 0.3  # … and of the answer model (tools/domain_cv.py: 0.1–0.3 beat 1.0 out of fold)
@@ -237,48 +302,15 @@ def cross_validate(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--xquad", default=str(ROOT.parent / "shared" / "data" / "xquad-es" / "xquad.es.json")
-    )
-    parser.add_argument("--data-dir", default="", help="reuse index folders here (default: a temporary one)")
+    add_data_arguments(parser)
     parser.add_argument("--check", action="store_true", help="cross-validate only; write nothing")
     args = parser.parse_args()
-    base = Settings(environment="development", ranker="hand")
-    emb = make_embeddings(base)
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(args.data_dir or tmp)
-        xq_settings = base.model_copy(update={"data_dir": root / "xquad"})
-        records, questions = xquad_records(load_xquad(Path(args.xquad), DEV_ARTICLES))
-        if not (root / "xquad" / "index" / "ACTIVE").exists():
-            print(f"indexing {len(records)} XQuAD-es dev paragraphs…", flush=True)
-            build_records_version(xq_settings, records, emb)
-        xq_items = [
-            {"q": q["q"], "document": q["doc"], "answer": q["answers"][0], "group": q["doc"][:8]}
-            for q in questions
-        ]
-        dom_settings = base.model_copy(update={"data_dir": root / "domain"})
-        # Always: ingestion is incremental (only changed texts are embedded), and a reused folder must
-        # carry today's corpus and lexicon.
-        print("indexing the sample corpus…", flush=True)
-        ingest(dom_settings, embeddings=emb)
-        inside, outside = load_domain()
-        dom_items = [
-            dict(q, group=f"domain:{q['document']}|{q['article']}") for q in inside if q["split"] == "tune"
-        ]
-        dom_items += [
-            dict(q, q=q["formal"], group=f"domain:{q['document']}|{q['article']}")
-            for q in inside
-            if q["split"] == "tune" and q["formal"]
-        ]
-        answer_items = dom_items + [
-            dict(q, document=None, group=f"domain:oos|{i}")
-            for i, q in enumerate(outside)
-            if q["split"] == "tune"
-        ]
-        xq = Assistant(xq_settings, embeddings=emb, sessions=MemorySessionStore())
-        dom = Assistant(dom_settings, embeddings=emb, sessions=MemorySessionStore())
+        sets = training_sets(Path(args.data_dir or tmp), Path(args.xquad), lambda m: print(m, flush=True))
+        xq, dom, xq_items, dom_items = sets.xq, sets.dom, sets.xq_items, sets.dom_items
+        answer_items = dom_items + sets.oos_items
         result: dict[str, Any] = {
-            "embedding_model": emb.model_id,
+            "embedding_model": sets.embedding_model,
             "trained_on": {"xquad_dev": len(xq_items), "domain_tune": len(dom_items)},
         }
         for stage, names in (("passage", PASSAGE_FEATURES), ("sentence", SENTENCE_FEATURES)):
