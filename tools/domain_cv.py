@@ -7,7 +7,8 @@ The shipped models (tools/train_ranker.py) are fitted on the tune questions, so 
 figure, but it must not be tuned on. This script gives a third figure to choose with: the tune articles
 are cut into the five folds of train_ranker (by document and article), and each fold's questions are
 answered by passage, sentence and answer models fitted on XQuAD-es dev and the other four folds, then
-judged as `campo eval domain` judges them. ``--floors`` re-runs the judging at other
+judged as `campo eval domain` judges them (sentences scored as the product scores them: the hand
+weights unless ``Tuning.learned_sentences``). ``--floors`` re-runs the judging at other
 answer_floor/pair_answer_floor pairs with the same models.
 
 Out-of-fold rows: the sentence and answer models learn from each tune question as ranked by a passage
