@@ -111,3 +111,19 @@ def test_compose_file_wires_every_service_to_the_shared_state() -> None:
         env = services[name]["environment"]
         assert env["CAMPO_STATE_BACKEND"] == "redis" and env["CAMPO_CHROMA_URL"] == "http://chroma:8000"
         assert "campo-data:/srv/campo/data" in services[name]["volumes"]
+
+
+def test_readme_defaults_match_the_settings() -> None:
+    """The README's short table of variables names a default for the common ones; a literal default
+    there (`0.86`, `e5`…) must be the class's (CAMPO_ANSWER_FLOOR said 0.65 after it became 0.7)."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    checked = 0
+    for name, default in re.findall(r"^\| `CAMPO_([A-Z_]+)` \| `([^`]+)` \|", readme, re.M):
+        field = Settings.model_fields.get(name.lower())
+        if field is None:
+            continue
+        value = field.get_default(call_default_factory=True)
+        shown = getattr(value, "value", value)  # an enum shows its value
+        assert str(shown) == default, f"README says CAMPO_{name} defaults to {default}, Settings to {shown}"
+        checked += 1
+    assert checked >= 4
