@@ -37,15 +37,13 @@ sys.path.insert(0, str(ROOT / "tools"))
 import train_ranker as tr  # noqa: E402
 
 from assistant.answering import ExtractiveAnswerer  # noqa: E402
-from assistant.core import Assistant, evidence_score  # noqa: E402
-from assistant.decision import runner_up  # noqa: E402
+from assistant.core import Assistant  # noqa: E402
 from assistant.ranking import (  # noqa: E402
     ANSWER_FEATURES,
     PASSAGE_FEATURES,
     SENTENCE_FEATURES,
     LinearModel,
     RankerModels,
-    answer_features,
 )
 from campo.domain_eval import run_domain  # noqa: E402
 
@@ -81,24 +79,6 @@ def _sentence_rows(
         dom.models = RankerModels(passage=passage[k])
         xs, ys, groups = tr._examples(dom, [i for i in dom_items if tr._fold(i["group"]) == k], "sentence")
         rows += zip(groups, xs, ys, strict=True)
-    return rows
-
-
-def _answer_rows(
-    dom: Assistant, items: list[dict[str, Any]], passage: list[LinearModel]
-) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    version = dom.versions.current()
-    rows = []
-    for k in range(tr.FOLDS):
-        dom.models = RankerModels(passage=passage[k])
-        for item in (it for it in items if tr._fold(it["group"]) == k):
-            query, retrieval, hits = dom._find(version, item["q"], None, None)
-            if not hits:
-                continue
-            other = runner_up(version, hits)
-            x = answer_features(query, hits[0], other, evidence_score(retrieval, dom.tuning))
-            right = int(item["document"] is not None and tr._is_gold(version, item, hits[0]))
-            rows.append((item["group"], x, np.array([right], dtype=np.int64)))
     return rows
 
 
@@ -152,7 +132,7 @@ def main() -> int:
         passage = [tr.passage_model_without_fold(xs, ys, groups, ws, k) for k in range(tr.FOLDS)]
         full = _fit_rows(list(zip(groups, xs, ys, strict=True)), PASSAGE_FEATURES, weight)
         sentence_rows = _sentence_rows(xq, xq_items, dom, dom_items, passage, full)
-        answer_rows = _answer_rows(dom, dom_items + oos_items, passage)
+        answer_rows = tr.out_of_fold_answer_rows(dom, dom_items + oos_items, passage)
         print(
             f"{len(xs)} passage, {len(sentence_rows)} sentence, {len(answer_rows)} answer examples",
             flush=True,

@@ -4,8 +4,9 @@ Reproducible on a quiet machine: two runs on the same code and index wrote the s
 hash seeds (7 and 8, sixth session). Until then runs differed (passage CV top-1 0.9556–0.9567): the
 BM25 typo fix took the first of two equally near vocabulary terms in an order that changed from process
 to process (fixed in assistant/lexical.py). Runs made while another CPU-heavy job shared the machine
-still differed slightly (largest weight difference 0.011, one sentence row of 10,456); that cause was
-not found (the e5 query vectors were identical under that load).
+still differed slightly (largest weight difference 0.011, one sentence row of 10,456), and a later quiet
+run differed in the last printed digits (answer model 0.0003); that cause was not found (the e5 query
+vectors were identical under that load).
 
     .venv/bin/python tools/train_ranker.py [--xquad ../shared/data/xquad-es/xquad.es.json] [--check]
 
@@ -212,19 +213,10 @@ def _answer_model(
     """Answer or abstain: label 1 when the best article is the right one (never for questions out of
     scope). Each question is ranked by a passage model fitted on the other folds' groups, so the
     probabilities it learns from are as unsure as on a question never seen."""
-    version = dom.versions.current()
-    rows: list[np.ndarray] = []
-    labels: list[int] = []
-    for k in range(FOLDS):
-        dom.models = RankerModels(passage=passage_model_without_fold(xs, ys, groups, ws, k))
-        for item in (it for it in items if _fold(it["group"]) == k):
-            query, retrieval, hits = dom._find(version, item["q"], None, None)
-            if not hits:
-                continue
-            other = runner_up(version, hits)
-            rows.append(answer_features(query, hits[0], other, evidence_score(retrieval, dom.tuning)))
-            labels.append(int(item["document"] is not None and _is_gold(version, item, hits[0])))
-    x, y = np.vstack(rows), np.array(labels, dtype=np.int64)
+    passage = [passage_model_without_fold(xs, ys, groups, ws, k) for k in range(FOLDS)]
+    rows = out_of_fold_answer_rows(dom, items, passage)
+    x = np.vstack([r[1] for r in rows])
+    y = np.concatenate([r[2] for r in rows])
     fitted = _fit(x, y, ANSWER_FEATURES, c=ANSWER_C)
     m = LinearModel.from_json(fitted)
     sure = 1 / (1 + np.exp(-m.score(x)))
@@ -237,6 +229,26 @@ def _answer_model(
         flush=True,
     )
     return fitted
+
+
+def out_of_fold_answer_rows(
+    dom: Assistant, items: list[dict[str, Any]], passage: list[LinearModel]
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(group, answer features, label) of each question, ranked by ``passage[k]``, the passage model
+    fitted without the question's fold k; label 1 when the best article is the right one."""
+    version = dom.versions.current()
+    rows = []
+    for k in range(FOLDS):
+        dom.models = RankerModels(passage=passage[k])
+        for item in (it for it in items if _fold(it["group"]) == k):
+            query, retrieval, hits = dom._find(version, item["q"], None, None)
+            if not hits:
+                continue
+            other = runner_up(version, hits)
+            x = answer_features(query, hits[0], other, evidence_score(retrieval, dom.tuning))
+            right = int(item["document"] is not None and _is_gold(version, item, hits[0]))
+            rows.append((item["group"], x, np.array([right], dtype=np.int64)))
+    return rows
 
 
 def _is_gold(version: Any, item: dict[str, Any], hit: Any) -> bool:
