@@ -221,10 +221,18 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
             path, settings, max_chars=args.max_chars, log=lambda m: print(m, file=sys.stderr)
         )
     elif args.eval_command == "domain":
-        from campo.domain_eval import run_domain
+        from campo.domain_eval import SETS, run_domain
 
+        folder, parts = SETS[args.set]
+        split = args.split or parts[-1]
+        if split not in (*parts, "all"):
+            print(
+                f"El conjunto {args.set!r} se divide en {' y '.join(parts)} (o all), no en {split!r}.",
+                file=sys.stderr,
+            )
+            return 2
         assistant = _make_assistant(settings)
-        result = run_domain(assistant, split=args.split, max_chars=args.max_chars)
+        result = run_domain(assistant, split=split, max_chars=args.max_chars, folder=folder)
         if not args.verbose:
             result["failures"] = result["failures"][:5]
     else:
@@ -294,7 +302,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-chars", type=int, default=300)
     s.add_argument("--output")
     s = esub.add_parser("domain", help="preguntas de productores sobre el corpus (tests/data/domain/)")
-    s.add_argument("--split", choices=["test", "tune", "all"], default="test")
+    s.add_argument(
+        "--set",
+        choices=["main", "fresh"],
+        default="main",
+        help="main: tests/data/domain (tune/test por artículo); fresh: tests/data/domain_fresh (dev/hold)",
+    )
+    s.add_argument(
+        "--split",
+        choices=["test", "tune", "dev", "hold", "all"],
+        help="parte a medir (por omisión la que no se ajusta: test o hold)",
+    )
     s.add_argument("--max-chars", type=int, default=450, help="presupuesto de la respuesta (Telegram: 450)")
     s.add_argument("--output")
     s.add_argument("--verbose", action="store_true")

@@ -23,8 +23,14 @@ from assistant.core import Assistant
 from assistant.models import Answer
 from assistant.text import fold
 
-DOMAIN_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "domain"
+DATA_DIR = Path(__file__).resolve().parent.parent / "tests" / "data"
+DOMAIN_DIR = DATA_DIR / "domain"
+# A second set, written later by other hands from the documents only, about the same articles; split
+# by question (not by article) into a diagnosis part and a part measured once (docs/benchmarks.md).
+FRESH_DIR = DATA_DIR / "domain_fresh"
 TUNE_SHARE = 60  # percent of articles in the tune part
+FRESH_DEV_SHARE = 50  # percent of the fresh questions in its dev part
+SETS = {"main": (DOMAIN_DIR, ("tune", "test")), "fresh": (FRESH_DIR, ("dev", "hold"))}
 
 
 def split_of(document: str, article: str) -> str:
@@ -32,28 +38,41 @@ def split_of(document: str, article: str) -> str:
     return "tune" if int(digest[:8], 16) % 100 < TUNE_SHARE else "test"
 
 
+def fresh_split_of(question: str) -> str:
+    digest = hashlib.sha1(f"fresh|{fold(question).strip()}".encode()).hexdigest()
+    return "dev" if int(digest[:8], 16) % 100 < FRESH_DEV_SHARE else "hold"
+
+
 def load_domain(folder: Path = DOMAIN_DIR) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(in-scope questions, out-of-scope questions); each in-scope item gets ``document`` and ``split``."""
+    """(in-scope questions, out-of-scope questions); each in-scope item gets ``document``, ``split``
+    and ``article_split`` (the main set's part its article belongs to). The fresh set's ``split`` is
+    by question (dev/hold); the main set's is by article (tune/test)."""
+    by_question = folder.resolve() == FRESH_DIR.resolve()
     inside: list[dict[str, Any]] = []
     outside: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.yaml")):
         data = yaml.safe_load(path.read_text("utf-8")) or {}
         if path.stem.startswith("out_of_scope"):
             for item in data.get("questions") or []:
-                outside.append({"q": str(item["q"]), "split": split_of("oos", str(item["q"]))})
+                q = str(item["q"])
+                split = fresh_split_of(q) if by_question else split_of("oos", q)
+                outside.append({"q": q, "split": split})
             continue
         document = str(data["document"])
         for item in data.get("questions") or []:
             article = str(item.get("article") or "")
+            q = str(item["q"])
+            article_split = split_of(document, article)
             inside.append(
                 {
                     "document": document,
                     "article": article,
                     "answer": str(item["answer"]),
                     "kind": str(item.get("kind") or "other"),
-                    "q": str(item["q"]),
+                    "q": q,
                     "formal": str(item.get("formal") or ""),
-                    "split": split_of(document, article),
+                    "split": fresh_split_of(q) if by_question else article_split,
+                    "article_split": article_split,
                 }
             )
     return inside, outside
@@ -110,6 +129,8 @@ def run_domain(
     judged, failures, latencies = [], [], []
     by_kind: Counter[str] = Counter()
     kind_ok: Counter[str] = Counter()
+    part: Counter[str] = Counter()
+    part_ok: Counter[str] = Counter()
     agree = both_right = formal_contains = pairs = 0
     for item in inside:
         started = time.perf_counter()
@@ -119,6 +140,8 @@ def run_domain(
         judged.append(verdict)
         by_kind[item["kind"]] += 1
         kind_ok[item["kind"]] += verdict["contains"]
+        part[item["article_split"]] += 1
+        part_ok[item["article_split"]] += verdict["contains"]
         if not verdict["contains"]:
             failures.append(
                 {
@@ -153,6 +176,7 @@ def run_domain(
         "pairs_both_right_article": round(both_right / max(1, pairs), 4),
         "formal_contains_span": round(formal_contains / max(1, pairs), 4),
         "by_kind": {k: f"{kind_ok[k]}/{by_kind[k]}" for k in sorted(by_kind)},
+        "contains_by_article_part": {k: f"{part_ok[k]}/{part[k]}" for k in sorted(part)},
         "latency_ms_p50": round(statistics.median(latencies), 2) if latencies else 0.0,
         "failures": failures,
     }

@@ -8,7 +8,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from assistant.text import fold
-from campo.domain_eval import article_matches, load_domain
+import pytest
+
+from campo.domain_eval import FRESH_DIR, article_matches, load_domain
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = {p.stem: p for p in (ROOT / "tools" / "samples").glob("*.md")}
@@ -27,8 +29,9 @@ def _articles(text: str) -> dict[str, str]:
     return out
 
 
-def test_every_span_is_in_its_article() -> None:
-    inside, _ = load_domain()
+@pytest.mark.parametrize("folder", [None, FRESH_DIR], ids=["main", "fresh"])
+def test_every_span_is_in_its_article(folder: Path | None) -> None:
+    inside, _ = load_domain() if folder is None else load_domain(folder)
     missing = []
     for q in inside:
         text = SOURCES[q["document"]].read_text("utf-8")
@@ -52,6 +55,25 @@ def test_counts_and_split_by_article() -> None:
     assert all(len(s) == 1 for s in splits.values())
     test_share = sum(q["split"] == "test" for q in inside) / len(inside)
     assert 0.25 < test_share < 0.55
+
+
+def test_fresh_set_counts_and_split_by_question() -> None:
+    """The fresh set covers the same articles as the main one, split by question into a dev part (to
+    diagnose) and a hold part (measured once); the main set's article part is kept for each question."""
+    inside, outside = load_domain(FRESH_DIR)
+    assert len(inside) >= 200 and len(outside) >= 40
+    assert {q["split"] for q in inside} == {"dev", "hold"} == {q["split"] for q in outside}
+    assert 0.35 < sum(q["split"] == "dev" for q in inside) / len(inside) < 0.65
+    assert {q["article_split"] for q in inside} == {"tune", "test"}
+    main, _ = load_domain()
+    assert not {fold(q["q"]) for q in inside} & {fold(q["q"]) for q in main}
+
+
+def test_cli_refuses_a_split_of_the_other_set(capsys: pytest.CaptureFixture[str]) -> None:
+    from campo.cli import main
+
+    assert main(["eval", "domain", "--set", "fresh", "--split", "test"]) == 2
+    assert "dev y hold" in capsys.readouterr().err
 
 
 def test_article_match_is_exact() -> None:
