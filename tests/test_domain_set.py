@@ -7,9 +7,9 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from assistant.text import fold
 import pytest
 
+from assistant.text import fold
 from campo.domain_eval import FRESH_DIR, article_matches, load_domain
 
 ROOT = Path(__file__).resolve().parent.parent
