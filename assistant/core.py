@@ -157,12 +157,14 @@ class Assistant:
         answerable, second, sure = self._decide(version, query, hits, evidence)
         if sure is not None:
             confidence = sure
-        if not answerable:
+        # A program the rules do not cover ('cuanto paga sembrando vida'), and none they do: say so.
+        elsewhere = "" if query.programs else next(iter(query.elsewhere), "")
+        if not answerable or elsewhere:
             # A question that names no program, with several programs' rules competing: ask which.
-            ask_which = self._ask_which(version, query, hits)
+            ask_which = [] if elsewhere else self._ask_which(version, query, hits)
             text = clarification_text(ask_which, budget)
             answer = Answer(
-                text=text or self.abstention_text(budget, chosen[1] if chosen else ""),
+                text=text or self.abstention_text(budget, chosen[1] if chosen else "", elsewhere),
                 abstained=True,
                 confidence=round(1 - confidence, 3),
                 citations=[],
@@ -341,6 +343,8 @@ class Assistant:
         query.vector = self.embeddings.embed_query_vector(query.search_text)
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
         query.term_idf = {t: version.lexical.idf(t) for t in query.terms}
+        covered = self._features(version).elsewhere_covered
+        query.elsewhere = version.lexicon.elsewhere_in(query.tokens, covered)
         if version.questions is not None:
             query.near = version.questions.match(query.vector, query.search_text, self.tuning, allowed)
         return query
@@ -452,13 +456,17 @@ class Assistant:
                 names.append(name)
         return names
 
-    def abstention_text(self, budget: int | None = None, program: str = "") -> str:
+    def abstention_text(self, budget: int | None = None, program: str = "", elsewhere: str = "") -> str:
         """The honest 'not in the rules' answer: what is covered and whom to ask, within the budget
-        (in the rules of ``program`` when the producer chose one: then the topics are not listed)."""
+        (in the rules of ``program`` when the producer chose one: then the topics are not listed;
+        ``elsewhere``: the program outside the rules the producer named)."""
         tail = "Para su caso, pregunte en la ventanilla de su estado o en la oficina del programa."
         if program:
             return f"No lo encontré en las reglas de {program}, así que prefiero no adivinar. {tail}"
         head = "No lo encontré en las reglas que tengo cargadas, así que prefiero no adivinar. "
+        if elsewhere:
+            head = f"{elsewhere} no está en las reglas que tengo cargadas, así que prefiero no adivinar. "
+            tail = "Para eso, pregunte en la oficina de ese programa o dependencia."
         room = (budget or self.settings.answer_max_chars) - len(head) - len(tail)
         listed: list[str] = []
         for topic in self.topics():

@@ -61,11 +61,13 @@ class Lexicon:
     question_cues: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     heading_cues: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     programs: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    # Programs and offices these rules do not cover ('Sembrando Vida', 'el SAT'): name → phrases
+    elsewhere: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     source_text: str = ""
 
     @property
     def empty(self) -> bool:
-        return not (self.spellings or self.synonyms or self.question_cues or self.programs)
+        return not (self.spellings or self.synonyms or self.question_cues or self.programs or self.elsewhere)
 
     def vocabulary(self) -> set[str]:
         """Every word the lexicon names (a producer's word it knows is not a misspelling)."""
@@ -73,7 +75,7 @@ class Lexicon:
         for phrase, targets in self.synonyms.items():
             found.update(phrase)
             found.update(w for t in targets for w in t.split())
-        for table in (self.question_cues, self.heading_cues, self.programs):
+        for table in (self.question_cues, self.heading_cues, self.programs, self.elsewhere):
             found.update(w for phrases in table.values() for phrase in phrases for w in phrase)
         return found
 
@@ -110,6 +112,15 @@ class Lexicon:
             if any(_contains(tokens, n) for n in names)
         ]
 
+    def elsewhere_in(self, tokens: list[str], covered: frozenset[tuple[str, ...]] = frozenset()) -> list[str]:
+        """Names of the programs or offices outside the rules that the question names ('cuanto paga
+        sembrando vida' → ['Sembrando Vida']); a phrase in ``covered`` (one the documents use) never counts."""
+        return [
+            name
+            for name, phrases in self.elsewhere.items()
+            if any(p not in covered and _contains(tokens, p) for p in phrases)
+        ]
+
     # --- document side ------------------------------------------------------------------------
     def heading_kinds(self, heading: str) -> set[str]:
         """Kinds of article a title announces: 'Conceptos y montos de apoyo' → {'amounts'}."""
@@ -134,7 +145,7 @@ def parse_lexicon(text: str) -> Lexicon:
     if not isinstance(data, dict):
         raise LexiconError(["el archivo debe ser un mapa con spellings, synonyms, intents y programs"])
     errors: list[str] = []
-    unknown = set(data) - {"version", "spellings", "synonyms", "intents", "programs"}
+    unknown = set(data) - {"version", "spellings", "synonyms", "intents", "programs", "elsewhere"}
     if unknown:
         errors.append(f"secciones desconocidas: {', '.join(sorted(map(str, unknown)))}")
     lexicon = Lexicon(source_text=text)
@@ -162,6 +173,8 @@ def parse_lexicon(text: str) -> Lexicon:
         lexicon.heading_cues[kind] = _phrases(spec.get("heading") or [], f"intents.{kind}.heading", errors)
     for component, names in _mapping(data, "programs", errors).items():
         lexicon.programs[str(component)] = _phrases(names, f"programs.{component}", errors)
+    for name, phrases in _mapping(data, "elsewhere", errors).items():
+        lexicon.elsewhere[str(name)] = _phrases(phrases, f"elsewhere.{name}", errors)
     entries = len(lexicon.spellings) + len(lexicon.synonyms) + sum(map(len, lexicon.question_cues.values()))
     if entries > _MAX_ENTRIES:
         errors.append(f"demasiadas entradas ({entries}; máximo {_MAX_ENTRIES})")

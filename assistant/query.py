@@ -64,6 +64,7 @@ class Query:
     intents: list[IntentMatch] = field(default_factory=list)
     answer_type: str = ""  # 'number', 'date', 'name' or ''
     programs: list[str] = field(default_factory=list)  # components the question names
+    elsewhere: list[str] = field(default_factory=list)  # programs outside the rules it names
     definition_term: str = ""  # for "¿qué es X?": X, folded
     wants_list: bool = False
     vector: np.ndarray | None = None

@@ -193,6 +193,14 @@ class VersionFeatures:
         self._chunk_stems: dict[int, frozenset[str]] = {}
 
     @cached_property
+    def elsewhere_covered(self) -> frozenset[tuple[str, ...]]:
+        """The lexicon's ``elsewhere`` phrases that the documents use: a program the rules mention
+        (a loaded document about it, or a rule that names it) is not outside them."""
+        text = " " + " ".join(" ".join(words(c["text"])) for c in self.chunks) + " "
+        phrases = (p for ps in self.lexicon.elsewhere.values() for p in ps)
+        return frozenset(p for p in phrases if f" {' '.join(p)} " in text)
+
+    @cached_property
     def kinds(self) -> list[set[str]]:
         """Kinds an article's own title announces ('Conceptos y montos de apoyo' → amounts); for a
         passage that is not an article (an introduction, a slide), its section titles'."""
@@ -431,7 +439,8 @@ def passage_features(
                 else 0.0,
                 1.0 if query.programs and component in query.programs else 0.0,
                 1.0 if vf.other_program(hit.row, query.programs) else 0.0,
-                1.0 if query.programs and vf.general[hit.row] else 0.0,
+                # a document for every program when the question names another one
+                1.0 if query.programs and vf.general[hit.row] and component not in query.programs else 0.0,
                 max((glossary_hit(query, vf.entry_heads[u]) for u in units), default=0.0),
                 answer_type_match(query, text),
                 _expansion_overlap(query, stems),

@@ -57,5 +57,27 @@ def test_the_guide_stays_when_the_named_program_has_no_article_of_that_kind() ->
     assert _kept("cuando abren ventanillas del proin", [0, 2, 3]) == [0, 3]
 
 
+def test_a_question_that_names_the_guide_is_answered_from_the_guide() -> None:
+    """'según la guía…', 'en general…': the guide for every program, not one program's rules."""
+    assert _kept("segun la guia, cuando abren las ventanillas", [2, 1, 0]) == [0]
+    assert _kept("en general cuando abren ventanillas", [2, 0, 1]) == [0]
+
+
+def test_the_guide_is_a_general_document_only_when_another_program_is_named() -> None:
+    """program_general marks the guide when the question names another program (the learned weight
+    is against it), not when the question names the guide itself."""
+    import numpy as np
+
+    from assistant.ranking import PASSAGE_FEATURES, passage_features
+
+    vf = VersionFeatures(CHUNKS, [], LEXICON)
+    column = PASSAGE_FEATURES.index("program_general")
+    for question, expected in (("segun la guia q papeles", 0.0), ("q papeles pa proin", 1.0)):
+        query = analyze_question(question, LEXICON)
+        query.vector = np.zeros(4)
+        hits = [Hit(row=0, score=1.0, dense=1.0, lexical=1.0)]
+        assert passage_features(query, hits, vf, [[] for _ in CHUNKS])[0, column] == expected
+
+
 def test_a_question_that_names_no_program_keeps_every_candidate() -> None:
     assert _kept("cuando abren las ventanillas", [0, 2, 1, 3]) == [0, 2, 1, 3]

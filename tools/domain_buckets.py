@@ -1,13 +1,14 @@
 """Where the domain questions' misses are: one line per bucket (counts), as in docs/benchmarks.md.
 
-    CAMPO_DATA_DIR=<an index of corpus/> .venv/bin/python tools/domain_buckets.py [--split tune] [--verbose]
+    CAMPO_DATA_DIR=<an index of corpus/> .venv/bin/python tools/domain_buckets.py [--set main|fresh]
+        [--split tune|dev] [--verbose]
 
 Buckets of the in-scope questions of a split, each asked through ``Assistant.ask`` at the phone budget
 (450 characters): ``ok`` (the answer contains the span), ``abstained_right_article`` / ``abstained_other
 article`` (abstained, with the right article ranked first or not), ``wrong_article`` (answered from
 another article), ``right_article_wrong_sentence`` (answered from the right article, without the span).
-``--verbose`` prints each miss (use it on the tune split only: the test split's questions are not read
-while choosing).
+``--verbose`` prints each miss (use it on the tune split or the fresh set's dev part only: the test and
+hold parts' questions are not read while choosing).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from assistant.core import Assistant  # noqa: E402
 from assistant.sessions import MemorySessionStore  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.text import fold  # noqa: E402
-from campo.domain_eval import article_matches, load_domain  # noqa: E402
+from campo.domain_eval import SETS, article_matches, load_domain  # noqa: E402
 
 
 def bucket(assistant: Assistant, item: dict[str, str]) -> str:
@@ -44,11 +45,16 @@ def bucket(assistant: Assistant, item: dict[str, str]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="tune", choices=["tune", "test"])
+    parser.add_argument("--set", default="main", choices=sorted(SETS))
+    parser.add_argument("--split", default="", choices=["", "tune", "test", "dev", "hold"])
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
+    folder, parts = SETS[args.set]
+    args.split = args.split or parts[0]
+    if args.split not in parts:
+        parser.error(f"the {args.set} set's parts are {', '.join(parts)}")
     assistant = Assistant(Settings(), sessions=MemorySessionStore())
-    inside, _ = load_domain()
+    inside, _ = load_domain(folder)
     counts: Counter[str] = Counter()
     for item in (q for q in inside if q["split"] == args.split):
         name = bucket(assistant, item)
