@@ -21,7 +21,7 @@ programs:
   propesca: [pesca, pescador, pescadores]
 elsewhere:
   Sembrando Vida: [sembrando vida]
-  El SAT: [sat]
+  Liconsa: [liconsa]
   Cooperativas: [cooperativa]
 """
 
@@ -73,3 +73,19 @@ def test_the_shipped_lexicon_names_no_program_of_the_corpus() -> None:
     lexicon = parse_lexicon(text)
     named = {p for phrases in lexicon.programs.values() for p in phrases}
     assert lexicon.elsewhere and not named & {p for ps in lexicon.elsewhere.values() for p in ps}
+
+
+def test_no_question_of_the_domain_sets_about_the_rules_is_taken_for_elsewhere() -> None:
+    """The shipped list stays off the producers' in-scope questions (both domain sets, both forms)."""
+    from campo.domain_eval import FRESH_DIR, load_domain
+
+    text = (Path(__file__).resolve().parent.parent / "corpus" / "lexicon.yaml").read_text("utf-8")
+    lexicon = parse_lexicon(text)
+    taken = [
+        form
+        for folder in (None, FRESH_DIR)
+        for item in (load_domain() if folder is None else load_domain(folder))[0]
+        for form in (item["q"], item["formal"])
+        if form and lexicon.elsewhere_in(analyze_question(form, lexicon).tokens)
+    ]
+    assert not taken
