@@ -18,7 +18,7 @@ from assistant.eligibility import EligibilityService
 from assistant.embeddings import CampoEmbeddings, make_embeddings
 from assistant.errors import EmptyQuestion, QuestionTooLong
 from assistant.models import Answer, Citation, CoreStatus, DocumentInfo, Filters, IndexInfo, Passage
-from assistant.query import Query, analyze_question
+from assistant.query import Query, analyze_question, focus_clause
 from assistant.ranking import (
     PASSAGE_FEATURES,
     RankerModels,
@@ -339,8 +339,16 @@ class Assistant:
     def analyze(self, version: IndexVersion, question: str, allowed: np.ndarray | None = None) -> Query:
         """The question analysed once, against the version's lexicon, vocabulary and model (and the
         anticipated questions of the ``allowed`` chunk rows, when a filter keeps only some)."""
-        query = analyze_question(version_speller(version).correct(question), version.lexicon)
+        speller = version_speller(version)
+        query = analyze_question(speller.correct(question), version.lexicon)
         query.vector = self.embeddings.embed_query_vector(query.search_text)
+        query.focus = focus_clause(query.text, version.lexicon, self.tuning.focus_min_words)
+        if query.focus:
+            # A long message: its whole text and its asking clause, equally (docs/benchmarks.md § seventh
+            # session); the words of both stay in BM25 through the whole text.
+            focus = analyze_question(speller.correct(query.focus), version.lexicon)
+            mixed = query.vector + self.embeddings.embed_query_vector(focus.search_text)
+            query.vector = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
         query.term_idf = {t: version.lexical.idf(t) for t in query.terms}
         covered = self._features(version).elsewhere_covered

@@ -18,6 +18,43 @@ _ASKS_NUMBER = re.compile(r"\bcuant[oa]s?\b|\bmonto\b|\bporcentaje\b|\bque canti
 _ASKS_DATE = re.compile(r"\bcuando\b|\bque (?:ano|fecha|dia|mes|siglo|decada)\b|\bplazo\b")
 _ASKS_NAME = re.compile(r"\bquien(?:es)?\b|\bdonde\b|\bque (?:ciudad|pais|lugar|equipo|empresa)\b")
 _INTENT_TYPE = {"amounts": "number", "deadlines": "date"}
+# A long message's clauses: split at punctuation and at "pero" ("…el patio es chiquito, pero ai tengo
+# mis matitas, alcanza con eso o cuanto espacio piden").
+_CLAUSE = re.compile(r"[,.;:?!¿¡…]+|\s+pero\s+")
+# Words that ask (after chat spellings are spelled out): the clause with the last of them is the question.
+_ASKING = frozenset(
+    [
+        "que",
+        "cuanto",
+        "cuanta",
+        "cuantos",
+        "cuantas",
+        "cuando",
+        "donde",
+        "como",
+        "quien",
+        "quienes",
+        "cual",
+        "cuales",
+        "puedo",
+        "podemos",
+        "puede",
+        "pueden",
+        "hay",
+        "toca",
+        "entra",
+        "entramos",
+        "sirve",
+        "alcanza",
+        "piden",
+        "ocupo",
+        "ocupamos",
+        "tengo",
+        "tenemos",
+        "debo",
+        "debemos",
+    ]
+)
 
 # "¿qué es el PIIEX?", "q es eso del geit", "que significa UER": the term asked about.
 _DEFINITION = re.compile(
@@ -64,6 +101,7 @@ class Query:
     intents: list[IntentMatch] = field(default_factory=list)
     answer_type: str = ""  # 'number', 'date', 'name' or ''
     programs: list[str] = field(default_factory=list)  # components the question names
+    focus: str = ""  # a long message's asking clause (``focus_clause``), else ''
     elsewhere: list[str] = field(default_factory=list)  # programs outside the rules it names
     definition_term: str = ""  # for "¿qué es X?": X, folded
     wants_list: bool = False
@@ -80,6 +118,24 @@ class Query:
     def kinds(self) -> set[str]:
         """Every intent the question shows (a question may ask for two things)."""
         return {m.kind for m in self.intents}
+
+
+def focus_clause(text: str, lexicon: Lexicon, min_words: int) -> str:
+    """The clause of a long message that asks: producers write the situation first ("buenas tardes,
+    le escribo xq mi casa esta en las orillas de la ciudad y el patio es chiquito…, alcanza con eso o
+    cuanto espacio piden"), and one embedding of the whole message drifts towards the situation. The
+    last clause with an asking word (or the last clause), with the one before it when it is shorter
+    than four words; '' for a message under ``min_words`` words or of one clause."""
+    if len(text.split()) < min_words:
+        return ""
+    clauses = [c.strip() for c in _CLAUSE.split(text) if c.strip()]
+    if len(clauses) < 2:
+        return ""
+    asking = [i for i, c in enumerate(clauses) if _ASKING & set(lexicon.normalize(c))]
+    i = asking[-1] if asking else len(clauses) - 1
+    if len(clauses[i].split()) < 4 and i > 0:
+        return f"{clauses[i - 1]} {clauses[i]}"
+    return clauses[i]
 
 
 def analyze_question(text: str, lexicon: Lexicon) -> Query:

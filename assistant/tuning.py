@@ -36,6 +36,9 @@ class Tuning:
     question_extra_sections: int = 3  # sections of the nearest questions that join the candidates
     question_gap_cap: float = 0.15  # a section this far below the nearest question is simply 'far'
     question_words_saturation: float = 10.0  # BM25 of a section's questions counted as half sure
+    # A message of at least this many words is embedded as the sum of its whole text and its asking
+    # clause (``assistant.query.focus_clause``).
+    focus_min_words: int = 16
     # --- composition ----------------------------------------------------------------------------
     chunks_considered: int = 2  # passages whose sentences compete for the answer
     second_chunk_ratio: float = 0.9  # a lower passage competes only when its score is this close
@@ -76,6 +79,7 @@ CALIBRATED: dict[str, str] = {
     "question_extra_sections": "not calibrated (recall of the right article among them: docs/benchmarks.md)",
     "question_gap_cap": "not calibrated",
     "question_words_saturation": "not calibrated (the answer model learns its weight)",
+    "focus_min_words": "docs/benchmarks.md § Domain questions, seventh session (12 and 16 on the fresh set's dev part)",
     "confidence_slope": "not calibrated (only shapes the reported confidence)",
     "chunks_considered": "docs/benchmarks.md § Short answers",
     "second_chunk_ratio": "not calibrated",

@@ -122,3 +122,62 @@ def test_accents_are_stripped_as_unicode_says_on_every_path() -> None:
 
     for text in ["Árbol Ñandú", "año", "plain", "", "Guía ß ø 中文 ﬁ ½", "a\u034fb", "ṩ ǘ ő x\u20d7"]:
         assert strip_accents(text) == reference(text)
+
+
+@pytest.mark.parametrize(
+    ("message", "focus"),
+    [
+        (
+            "buenas tardes, le escribo xq mi casa esta en las orillas de la ciudad y el patio es chiquito, "
+            "como de 4 x 4 metros, alcanza con eso o cuanto espacio piden",
+            "alcanza con eso o cuanto espacio piden",
+        ),
+        (  # the asking clause is not always the last one
+            "somos pescadores de la laguna y tenemos permiso, q papeles piden pa lo del motor, gracias de antemano",
+            "q papeles piden pa lo del motor",
+        ),
+        (  # a short asking clause keeps the clause before it
+            "me voy con lo de jornaleros a los campos de sinaloa con toda mi familia, y donde vivimos?",
+            "me voy con lo de jornaleros a los campos de sinaloa con toda mi familia y donde vivimos",
+        ),
+    ],
+)
+def test_a_long_message_has_an_asking_clause(message: str, focus: str) -> None:
+    from assistant.query import focus_clause
+
+    assert focus_clause(message, LEXICON, 16) == focus
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "q papeles piden pa propesca, ya tengo ine",  # short
+        "mi abuelo siembra maiz en la sierra desde hace cuarenta años y ahora quiere entrar al programa",
+    ],
+)
+def test_a_short_or_one_clause_message_has_no_focus(message: str) -> None:
+    from assistant.query import focus_clause
+
+    assert focus_clause(message, LEXICON, 16) == ""
+
+
+def test_a_long_message_is_embedded_with_its_asking_clause(assistant_factory) -> None:  # type: ignore[no-untyped-def]
+    """The query vector of a long message is the normalised sum of the whole text's and the asking
+    clause's (one more embedding); a short question's is its own."""
+    import numpy as np
+
+    assistant = assistant_factory()
+    version = assistant.versions.current()
+    emb = assistant.embeddings
+    long = (
+        "buenas tardes, somos un grupo de pescadores de la cooperativa de la laguna de la costa chica, "
+        "cuanto es el apoyo por pescador"
+    )
+    query = assistant.analyze(version, long)
+    assert query.focus == "cuanto es el apoyo por pescador"
+    whole = emb.embed_query_vector(query.search_text)
+    part = emb.embed_query_vector(analyze_question(query.focus, version.lexicon).search_text)
+    expected = (whole + part) / np.linalg.norm(whole + part)
+    assert np.allclose(query.vector, expected)
+    short = assistant.analyze(version, "cuanto es el apoyo por pescador")
+    assert short.focus == "" and np.allclose(short.vector, emb.embed_query_vector(short.search_text))
