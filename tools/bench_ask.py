@@ -1,9 +1,10 @@
 """`Assistant.ask` latency and CPU per question, warm, on an existing index — this checkout against
 another commit in the same run.
 
-    CAMPO_DATA_DIR=… .venv/bin/python tools/bench_ask.py [--compare 0333319] [--rounds 3]
+    CAMPO_DATA_DIR=… .venv/bin/python tools/bench_ask.py [--compare 0333319] [--rounds 3] [--set fresh]
 
-Questions: the informal questions of tests/data/domain/ (both splits; timing is not tuned). With
+Questions: the informal questions of tests/data/domain/ (both splits; timing is not tuned), or with
+``--set fresh`` those of tests/data/domain_fresh/ (half of them long messages). With
 ``--compare REF`` the same measurement runs on a temporary git worktree of REF (same index, same
 process settings), one after the other, and both rows are printed. Prints a Markdown table and JSON.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measure(rounds: int) -> dict[str, float]:
+def measure(rounds: int, folder: str = "domain") -> dict[str, float]:
     import numpy as np
 
     from assistant.core import Assistant
@@ -34,7 +35,7 @@ def measure(rounds: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))  # the questions loader of this checkout
     from campo.domain_eval import load_domain
 
-    inside, _ = load_domain(ROOT / "tests" / "data" / "domain")
+    inside, _ = load_domain(ROOT / "tests" / "data" / folder)
     questions = [q["q"] for q in inside]
     assistant = Assistant(Settings(), sessions=MemorySessionStore())
     for q in questions[:10]:
@@ -60,10 +61,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--compare", default="", help="a git ref to measure too (e.g. the previous release)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--set", choices=["main", "fresh"], default="main", help="which questions")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.rounds)))
+        print(json.dumps(measure(args.rounds, "domain_fresh" if args.set == "fresh" else "domain")))
         return 0
     rows: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,6 +86,8 @@ def main() -> int:
                         "--child",
                         "--rounds",
                         str(args.rounds),
+                        "--set",
+                        args.set,
                     ],
                     check=True,
                     capture_output=True,
