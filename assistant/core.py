@@ -157,8 +157,7 @@ class Assistant:
         answerable, second, sure = self._decide(version, query, hits, evidence)
         if sure is not None:
             confidence = sure
-        # A program the rules do not cover ('cuanto paga sembrando vida'), and none they do: say so.
-        elsewhere = "" if query.programs else next(iter(query.elsewhere), "")
+        elsewhere = self._elsewhere(version, question)
         if not answerable or elsewhere:
             # A question that names no program, with several programs' rules competing: ask which.
             ask_which = [] if elsewhere else self._ask_which(version, query, hits)
@@ -293,6 +292,16 @@ class Assistant:
         """Answer or abstain, and a second article to show (``assistant.decision.decide``)."""
         return decide(self.tuning, self.models, query, hits, runner_up(version, hits), evidence)
 
+    def _elsewhere(self, version: IndexVersion, question: str) -> str:
+        """A program the rules do not cover that the producer's own message names ('y sembrando vida
+        cuanto paga'), when it names none they cover: '' or its name (lexicon ``elsewhere``). The
+        message as written, not as resolved against the conversation, which may add a program."""
+        tokens = version.lexicon.normalize(version_speller(version).correct(question))
+        if version.lexicon.programs_in(tokens):
+            return ""
+        covered = self._features(version).elsewhere_covered
+        return next(iter(version.lexicon.elsewhere_in(tokens, covered)), "")
+
     def _ask_which(self, version: IndexVersion, query: Query, hits: list[Hit]) -> list[str]:
         """The programs to ask "¿de cuál?" about (needs the ranker's probabilities, not fused scores)."""
         if self.models.passage_for(query.near.known) is None:
@@ -351,8 +360,6 @@ class Assistant:
             query.vector = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
         query.term_idf = {t: version.lexical.idf(t) for t in query.terms}
-        covered = self._features(version).elsewhere_covered
-        query.elsewhere = version.lexicon.elsewhere_in(query.tokens, covered)
         if version.questions is not None:
             query.near = version.questions.match(query.vector, query.search_text, self.tuning, allowed)
         return query

@@ -102,7 +102,6 @@ class Query:
     answer_type: str = ""  # 'number', 'date', 'name' or ''
     programs: list[str] = field(default_factory=list)  # components the question names
     focus: str = ""  # a long message's asking clause (``focus_clause``), else ''
-    elsewhere: list[str] = field(default_factory=list)  # programs outside the rules it names
     definition_term: str = ""  # for "¿qué es X?": X, folded
     wants_list: bool = False
     vector: np.ndarray | None = None

@@ -89,3 +89,14 @@ def test_no_question_of_the_domain_sets_about_the_rules_is_taken_for_elsewhere()
         if form and lexicon.elsewhere_in(analyze_question(form, lexicon).tokens)
     ]
     assert not taken
+
+
+def test_a_follow_up_that_names_a_program_outside_the_rules_is_not_resolved_into_one(
+    assistant: Assistant,
+) -> None:
+    """'y sembrando vida cuanto paga' after an answer from the fishing rules: the message as written
+    names a program outside the rules (resolving it would add the fishing rules' title)."""
+    first = assistant.ask("cuanto es el apoyo por pescador", session_id="s1")
+    assert not first.abstained
+    answer = assistant.ask("y sembrando vida cuanto paga al mes", session_id="s1")
+    assert answer.abstained and answer.text.startswith("Sembrando Vida no está en las reglas")

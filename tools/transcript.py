@@ -47,9 +47,15 @@ SCRIPT: list[tuple[str, str]] = [
     ("say", "/fuente"),
     ("press", "👎"),
     ("say", "cuanto cuesta el boleto de camion a monterrey"),  # off-topic: must abstain
+    ("say", "y sembrando vida cuanto paga al mes"),  # a program the rules do not cover: named
     ("say", "cuanto nos toca poner a nosotros"),  # no program named: "¿de cuál?"
     ("press", "Desarrollo Integral de Cadenas de Valor"),
     ("say", "oiga y si tengo 3 hectareas de maiz puedo pedir apoyo?"),
+    (  # a long message: the situation first, the question last
+        "say",
+        "buenas tardes, le escribo xq mi casa esta en las orillas de la ciudad y el patio es chiquito, "
+        "como de 4 x 4 metros, pero quiero meterme a lo del huerto de traspatio, cuanto espacio piden",
+    ),
     ("say", "/elegibilidad"),
     ("check", ""),  # answer the guided check to the result
     ("say", "/nueva"),
