@@ -61,7 +61,7 @@ class Lexicon:
     question_cues: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     heading_cues: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     programs: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
-    # Programs and offices these rules do not cover ('Sembrando Vida', 'el SAT'): name → phrases
+    # Programs these rules do not cover ('Sembrando Vida', 'Liconsa'): name → the phrases that name it
     elsewhere: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     source_text: str = ""
 
@@ -113,7 +113,7 @@ class Lexicon:
         ]
 
     def elsewhere_in(self, tokens: list[str], covered: frozenset[tuple[str, ...]] = frozenset()) -> list[str]:
-        """Names of the programs or offices outside the rules that the question names ('cuanto paga
+        """Names of the programs outside the rules that the question names ('cuanto paga
         sembrando vida' → ['Sembrando Vida']); a phrase in ``covered`` (one the documents use) never counts."""
         return [
             name
@@ -143,7 +143,9 @@ def parse_lexicon(text: str) -> Lexicon:
     except yaml.YAMLError as exc:
         raise LexiconError([f"no es YAML válido: {str(exc).splitlines()[0]}"]) from exc
     if not isinstance(data, dict):
-        raise LexiconError(["el archivo debe ser un mapa con spellings, synonyms, intents y programs"])
+        raise LexiconError(
+            ["el archivo debe ser un mapa con spellings, synonyms, intents, programs y elsewhere"]
+        )
     errors: list[str] = []
     unknown = set(data) - {"version", "spellings", "synonyms", "intents", "programs", "elsewhere"}
     if unknown:
