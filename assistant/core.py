@@ -165,7 +165,8 @@ class Assistant:
             answer = Answer(
                 text=text or self.abstention_text(budget, chosen[1] if chosen else "", elsewhere),
                 abstained=True,
-                confidence=round(1 - confidence, 3),
+                # sure of an abstention: 1 − the answer's probability; a program outside the rules: sure
+                confidence=1.0 if elsewhere else round(1 - confidence, 3),
                 citations=[],
                 index_version=version.version_id,
                 query_used=resolved,

@@ -53,7 +53,7 @@ def test_a_program_outside_the_rules_is_named_in_the_abstention(assistant: Assis
     answer = assistant.ask("cuanto paga sembrando vida a los pescadores de la cooperativa")
     assert not answer.abstained  # it names a program of the rules too: answered as usual
     answer = assistant.ask("cuanto me toca de sembrando vida x mes, q requisitos piden")
-    assert answer.abstained and not answer.citations and not answer.clarify
+    assert answer.abstained and not answer.citations and not answer.clarify and answer.confidence == 1.0
     assert answer.text.startswith("Sembrando Vida no está en las reglas que tengo cargadas")
     assert "pregunte en la oficina de ese programa" in answer.text
     assert len(answer.text) <= assistant.settings.answer_max_chars
