@@ -157,7 +157,7 @@ class Assistant:
         answerable, second, sure = self._decide(version, query, hits, evidence)
         if sure is not None:
             confidence = sure
-        elsewhere = self._elsewhere(version, question)
+        elsewhere = self._elsewhere(version, question, query if resolved == question else None)
         if not answerable or elsewhere:
             # A question that names no program, with several programs' rules competing: ask which.
             ask_which = [] if elsewhere else self._ask_which(version, query, hits)
@@ -293,11 +293,15 @@ class Assistant:
         """Answer or abstain, and a second article to show (``assistant.decision.decide``)."""
         return decide(self.tuning, self.models, query, hits, runner_up(version, hits), evidence)
 
-    def _elsewhere(self, version: IndexVersion, question: str) -> str:
+    def _elsewhere(self, version: IndexVersion, question: str, analysed: Query | None) -> str:
         """A program the rules do not cover that the producer's own message names ('y sembrando vida
         cuanto paga'), when it names none they cover: '' or its name (lexicon ``elsewhere``). The
-        message as written, not as resolved against the conversation, which may add a program."""
-        tokens = version.lexicon.normalize(version_speller(version).correct(question))
+        message as written, not as resolved against the conversation, which may add a program
+        (``analysed``: the message's own analysis, when it was not resolved)."""
+        if analysed is not None:
+            tokens = analysed.tokens
+        else:
+            tokens = version.lexicon.normalize(version_speller(version).correct(question))
         if version.lexicon.programs_in(tokens):
             return ""
         covered = self._features(version).elsewhere_covered
@@ -349,14 +353,13 @@ class Assistant:
     def analyze(self, version: IndexVersion, question: str, allowed: np.ndarray | None = None) -> Query:
         """The question analysed once, against the version's lexicon, vocabulary and model (and the
         anticipated questions of the ``allowed`` chunk rows, when a filter keeps only some)."""
-        speller = version_speller(version)
-        query = analyze_question(speller.correct(question), version.lexicon)
+        query = analyze_question(version_speller(version).correct(question), version.lexicon)
         query.vector = self.embeddings.embed_query_vector(query.search_text)
         query.focus = focus_clause(query.text, version.lexicon, self.tuning.focus_min_words)
         if query.focus:
             # A long message: its whole text and its asking clause, equally (docs/benchmarks.md § seventh
             # session); the words of both stay in BM25 through the whole text.
-            focus = analyze_question(speller.correct(query.focus), version.lexicon)
+            focus = analyze_question(query.focus, version.lexicon)  # already spelled
             mixed = query.vector + self.embeddings.embed_query_vector(focus.search_text)
             query.vector = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
