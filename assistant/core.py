@@ -356,16 +356,19 @@ class Assistant:
         query = analyze_question(version_speller(version).correct(question), version.lexicon)
         query.vector = self.embeddings.embed_query_vector(query.search_text)
         query.focus = focus_clause(query.text, version.lexicon, self.tuning.focus_min_words)
+        clause = None
         if query.focus:
             # A long message: its whole text and its asking clause, equally (docs/benchmarks.md § seventh
-            # session); the words of both stay in BM25 through the whole text.
+            # session); the words of both stay in BM25 through the whole text. The clause alone also
+            # meets the anticipated questions (eighth session).
             focus = analyze_question(query.focus, version.lexicon)  # already spelled
-            mixed = query.vector + self.embeddings.embed_query_vector(focus.search_text)
+            clause = self.embeddings.embed_query_vector(focus.search_text)
+            mixed = query.vector + clause
             query.vector = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
         query.term_idf = {t: version.lexical.idf(t) for t in query.terms}
         if version.questions is not None:
-            query.near = version.questions.match(query.vector, query.search_text, self.tuning, allowed)
+            query.near = version.questions.match(query.vector, query.search_text, self.tuning, allowed, clause)
         return query
 
     def _find(
@@ -399,13 +402,20 @@ class Assistant:
         if model is None:
             for h in hits:
                 h.rank_score = h.score
-            return hits
-        rows = passage_features(query, hits, vf, version.sentences_of_chunk)
-        logits = model.score(rows[:, [PASSAGE_FEATURES.index(f) for f in model.features]])
-        for h, z, row in zip(hits, logits, rows, strict=True):
-            h.rank_score = float(1 / (1 + math.exp(-z)))
-            h.features = row
-        return sorted(hits, key=lambda h: -h.rank_score)
+        else:
+            rows = passage_features(query, hits, vf, version.sentences_of_chunk)
+            logits = model.score(rows[:, [PASSAGE_FEATURES.index(f) for f in model.features]])
+            for h, z, row in zip(hits, logits, rows, strict=True):
+                h.rank_score = float(1 / (1 + math.exp(-z)))
+                h.features = row
+            hits = sorted(hits, key=lambda h: -h.rank_score)
+        # "¿qué es X?" and one document's glossary defines X: that entry first (docs/benchmarks.md § eighth
+        # session).
+        defining = vf.definer(query, hits, version.sentences_of_chunk)
+        if defining is not None:
+            hits.insert(0, hits.pop(defining))
+            hits[0].defines = True
+        return hits
 
     @staticmethod
     def _features(version: IndexVersion) -> VersionFeatures:

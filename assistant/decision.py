@@ -48,6 +48,8 @@ def decide(
     if models.passage is None:
         return evidence >= t.abstain_threshold, None, None
     first = hits[0]
+    if first.defines:  # the glossary entry of the term asked (ranking.VersionFeatures.definer)
+        return True, None, first.rank_score if models.passage is not None else None
     sure: float | None = None
     if models.answer is not None and query.near.known:
         row = answer_features(query, first, other, evidence)

@@ -56,9 +56,10 @@ _ASKING = frozenset(
     ]
 )
 
-# "¿qué es el PIIEX?", "q es eso del geit", "que significa UER": the term asked about.
+# "¿qué es el PIIEX?", "q es eso del geit", "que significa UER": the term asked about. Not "pa q son
+# los PIIEX" nor "por qué es…": those ask what for and why.
 _DEFINITION = re.compile(
-    r"\b(?:que|q|k)\s+(?:es|son|significa|quiere\s+decir|se\s+considera|se\s+entiende\s+por|cuenta\s+como"
+    r"\b(?<!pa )(?<!para )(?<!por )(?:que|q|k)\s+(?:es|son|significa|quiere\s+decir|se\s+considera|se\s+entiende\s+por|cuenta\s+como"
     r"|se\s+le\s+llama|le\s+llaman)\s+"
     r"(?:eso\s+(?:del|de\s+la|de\s+los|de\s+las|de)\s+|lo\s+del?\s+|el\s+|la\s+|los\s+|las\s+|un\s+|una\s+)?"
     r"(?P<term>[a-z0-9ñ][a-z0-9ñ ]{1,40}?)\s*(?:\?|$|,|\.|\by\b|\bpara\b|\bpa\b|\ben\b|\bme\b|\bque\b|\bq\b)"

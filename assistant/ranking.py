@@ -337,6 +337,22 @@ class VersionFeatures:
         return out
 
 
+    def definer(self, query: Query, hits: list[Hit], sentences_of_chunk: list[list[int]]) -> int | None:
+        """For "¿qué es X?", the position of the best candidate whose glossary defines X, when the
+        candidates' glossaries of one document only do ("q es la osne q me dijeron pa lo de jornaleros"
+        → the PAE glossary's entry, not Art. 20, whose anticipated questions name the OSNE more); None
+        when none does or two documents do (the two glossaries may not agree: the ranking decides)."""
+        if not query.definition_term:
+            return None
+        found = [
+            i
+            for i, h in enumerate(hits)
+            if any(glossary_hit(query, self.entry_heads[u]) for u in sentences_of_chunk[h.row])
+        ]
+        documents = {self.chunks[hits[i].row]["document_id"] for i in found}
+        return found[0] if len(documents) == 1 else None
+
+
 def glossary_hit(query: Query, head: frozenset[str]) -> float:
     if not query.definition_term or not head:
         return 0.0

@@ -67,7 +67,17 @@ def test_definition_questions_name_their_term(question: str, term: str) -> None:
     assert query.kind == "definition"
 
 
-@pytest.mark.parametrize("question", ["me dijeron q es eso", "cuanto es, q es eso", "q es lo mejor pa mi"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "me dijeron q es eso",
+        "cuanto es, q es eso",
+        "q es lo mejor pa mi",
+        "pa q son los PIIEX esos, q buscan resolver",  # what for, not what
+        "para que es el GEIT",
+        "por que es obligatorio el RNPA",
+    ],
+)
 def test_no_term_is_made_up(question: str) -> None:
     assert analyze_question(question, LEXICON).definition_term == ""
 
