@@ -163,9 +163,7 @@ class ExtractiveAnswerer:
         if hits and hits[0].defines:
             # the glossary entry of the term asked, which ranking put first (VersionFeatures.definer)
             row = hits[0].row
-            entry = next(
-                u for u in version.sentences_of_chunk[row] if glossary_hit(query, vf.entry_heads[u])
-            )
+            entry = next(u for u in version.sentences_of_chunk[row] if glossary_hit(query, vf.entry_heads[u]))
             body = _trim(version.sentences[entry]["text"], budget, query)
             return Extract(body, [row], {row: body})
         scored = self.score_units(version, hits, query, vf)

@@ -368,7 +368,9 @@ class Assistant:
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
         query.term_idf = {t: version.lexical.idf(t) for t in query.terms}
         if version.questions is not None:
-            query.near = version.questions.match(query.vector, query.search_text, self.tuning, allowed, clause)
+            query.near = version.questions.match(
+                query.vector, query.search_text, self.tuning, allowed, clause
+            )
         return query
 
     def _find(

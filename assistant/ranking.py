@@ -336,7 +336,6 @@ class VersionFeatures:
             out.append(frozenset(stem(w) for w in words(head) if w not in STOPWORDS))
         return out
 
-
     def definer(self, query: Query, hits: list[Hit], sentences_of_chunk: list[list[int]]) -> int | None:
         """For "¿qué es X?", the position of the best candidate whose glossary defines X, when the
         candidates' glossaries of one document only do ("q es la osne q me dijeron pa lo de jornaleros"
