@@ -356,21 +356,16 @@ class Assistant:
         query = analyze_question(version_speller(version).correct(question), version.lexicon)
         query.vector = self.embeddings.embed_query_vector(query.search_text)
         query.focus = focus_clause(query.text, version.lexicon, self.tuning.focus_min_words)
-        clause = None
         if query.focus:
             # A long message: its whole text and its asking clause, equally (docs/benchmarks.md § seventh
-            # session); the words of both stay in BM25 through the whole text. The clause alone also
-            # meets the anticipated questions (eighth session).
+            # session); the words of both stay in BM25 through the whole text.
             focus = analyze_question(query.focus, version.lexicon)  # already spelled
-            clause = self.embeddings.embed_query_vector(focus.search_text)
-            mixed = query.vector + clause
+            mixed = query.vector + self.embeddings.embed_query_vector(focus.search_text)
             query.vector = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
         query.terms, query.unknown_share = version.lexical.analyze_query(query.search_text)
         query.term_idf = {t: version.lexical.idf(t) for t in query.terms}
         if version.questions is not None:
-            query.near = version.questions.match(
-                query.vector, query.search_text, self.tuning, allowed, clause
-            )
+            query.near = version.questions.match(query.vector, query.search_text, self.tuning, allowed)
         return query
 
     def _find(

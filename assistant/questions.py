@@ -164,21 +164,16 @@ class VersionQuestions:
         text: str = "",
         tuning: Tuning = DEFAULT,
         allowed: np.ndarray | None = None,
-        clause: np.ndarray | None = None,
     ) -> QuestionMatch:
         """``allowed``: the chunk rows a filter keeps (None: all); other sections' questions are ignored,
         so a question asked with the PROPESCA filter is not "far" because another program's question
-        is nearer. ``clause``: a long message's asking clause, embedded on its own; an anticipated
-        question is as near as the nearer of the message and that clause (an anticipated question is
-        short, like the clause, while the message also tells the producer's situation)."""
+        is nearer."""
         if not self.questions or vector is None or self.vectors.shape[1] != vector.shape[0]:
             return QuestionMatch()
         extra = tuning.question_extra_sections
         # Not `@`: a matrix this size makes OpenBLAS start its threads, which then spin against the
         # embedding engine's OpenMP threads (3× the CPU per question, measured with tools/bench_ask.py).
         sims = np.einsum("ij,j->i", self.vectors, vector)
-        if clause is not None:
-            sims = np.maximum(sims, np.einsum("ij,j->i", self.vectors, clause))
         kept = None
         if allowed is not None:
             kept = (self.first_row >= 0) & allowed[np.maximum(self.first_row, 0)]

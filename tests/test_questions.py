@@ -236,27 +236,3 @@ def test_a_filter_keeps_only_its_documents_questions(corpus_settings: Settings) 
     assert query.near.first_rows <= rows_a and set(query.near.rows) <= rows_a
     assert set(query.near.lexical) <= rows_a
     assert {h.row for h in hits} <= rows_a
-
-
-def test_a_long_messages_asking_clause_meets_the_anticipated_questions(
-    corpus_settings: Settings,  # noqa: F811
-) -> None:
-    """A producer tells the situation first and asks last: the anticipated question is as near as the
-    nearer of the whole message and its asking clause (the whole message drifts towards the situation)."""
-    _write(corpus_settings, "reglas-a.yaml", QUESTIONS_A)
-    _write(corpus_settings, "pesca-b.yaml", QUESTIONS_B)
-    ingest(corpus_settings, embeddings=HashingEmbeddings())
-    assistant = _assistant(corpus_settings)
-    version = assistant.versions.current()
-    asked = (
-        "buenas tardes, fijese que somos pescadores de la costa y ya nos juntamos los del grupo en la "
-        "cooperativa, hasta cuando puedo ir a apuntarme a lo de pesca"
-    )
-    query = assistant.analyze(version, asked)
-    assert query.focus == "hasta cuando puedo ir a apuntarme a lo de pesca"
-    assert query.near.top == pytest.approx(1.0, abs=1e-5)  # the clause is that anticipated question
-    rows_b = {r for r, c in enumerate(version.chunks) if c["document_id"] == "pesca-b-2014"}
-    assert query.near.first_rows <= rows_b
-    assert version.questions is not None
-    whole_only = version.questions.match(query.vector, query.search_text, assistant.tuning)
-    assert whole_only.top < 0.9  # without the clause the message is far from it
