@@ -56,6 +56,7 @@ SCRIPT: list[tuple[str, str]] = [
         "buenas tardes, le escribo xq mi casa esta en las orillas de la ciudad y el patio es chiquito, "
         "como de 4 x 4 metros, pero quiero meterme a lo del huerto de traspatio, cuanto espacio piden",
     ),
+    ("say", "oiga q es la OSNE, ahi me mandaron a registrarme"),  # "¿qué es X?": the glossary's entry
     ("say", "/elegibilidad"),
     ("check", ""),  # answer the guided check to the result
     ("say", "/nueva"),
