@@ -6,7 +6,8 @@ another commit in the same run.
 Questions: the informal questions of tests/data/domain/ (both splits; timing is not tuned), or with
 ``--set fresh`` those of tests/data/domain_fresh/ (half of them long messages). With
 ``--compare REF`` the same measurement runs on a temporary git worktree of REF (same index, same
-process settings), one after the other, and both rows are printed. Prints a Markdown table and JSON.
+process settings); each round runs in its own process, the two codes taking turns round by round, and
+both rows are printed. Prints a Markdown table and JSON.
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measure(rounds: int, folder: str = "domain") -> dict[str, float]:
-    import numpy as np
-
+def measure(rounds: int, folder: str = "domain") -> dict[str, Any]:
     from assistant.core import Assistant
     from assistant.sessions import MemorySessionStore
     from assistant.settings import Settings
@@ -47,13 +47,21 @@ def measure(rounds: int, folder: str = "domain") -> dict[str, float]:
             t0 = time.perf_counter()
             assistant.ask(q, max_chars=450)
             wall.append((time.perf_counter() - t0) * 1000)
-    cpu = (time.process_time() - cpu_started) * 1000 / len(wall)
+    cpu = (time.process_time() - cpu_started) * 1000
+    return summary(len(questions), rounds, wall, cpu)
+
+
+def summary(questions: int, rounds: int, wall: list[float], cpu_ms: float) -> dict[str, Any]:
+    import numpy as np
+
     return {
-        "questions": len(questions),
+        "questions": questions,
         "rounds": rounds,
         "p50_ms": round(statistics.median(wall), 2),
         "p95_ms": round(float(np.percentile(wall, 95)), 2),
-        "cpu_ms_per_question": round(cpu, 2),
+        "cpu_ms_per_question": round(cpu_ms / len(wall), 2),
+        "wall_ms": [round(w, 3) for w in wall],
+        "cpu_ms": round(cpu_ms, 1),
     }
 
 
@@ -67,7 +75,7 @@ def main() -> int:
     if args.child:
         print(json.dumps(measure(args.rounds, "domain_fresh" if args.set == "fresh" else "domain")))
         return 0
-    rows: dict[str, dict[str, float]] = {}
+    rows: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         runs = [("this checkout", ROOT)]
         if args.compare:
@@ -77,25 +85,33 @@ def main() -> int:
             )
             runs.append((args.compare, tree))
         try:
-            for name, code in runs:
-                env = dict(os.environ, PYTHONPATH=str(code))
-                out = subprocess.run(
-                    [
-                        sys.executable,
-                        str(ROOT / "tools" / "bench_ask.py"),
-                        "--child",
-                        "--rounds",
-                        str(args.rounds),
-                        "--set",
-                        args.set,
-                    ],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                    env=env,
-                    cwd=code,
-                )
-                rows[name] = json.loads(out.stdout.strip().splitlines()[-1])
+            # One round at a time, the codes taking turns: the machine's speed drifts over minutes (on a
+            # shared host, 5 ms of p50 between two back-to-back runs of the same code), and measuring
+            # one code after the other charged that drift to whichever ran second.
+            parts: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in runs}
+            for _ in range(args.rounds):
+                for name, code in runs:
+                    env = dict(os.environ, PYTHONPATH=str(code))
+                    out = subprocess.run(
+                        [
+                            sys.executable,
+                            str(ROOT / "tools" / "bench_ask.py"),
+                            "--child",
+                            "--rounds",
+                            "1",
+                            "--set",
+                            args.set,
+                        ],
+                        check=True,
+                        capture_output=True,
+                        text=True,
+                        env=env,
+                        cwd=code,
+                    )
+                    parts[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            for name, got in parts.items():
+                wall = [w for part in got for w in part["wall_ms"]]
+                rows[name] = summary(got[0]["questions"], len(got), wall, sum(p["cpu_ms"] for p in got))
         finally:
             if args.compare:
                 subprocess.run(
@@ -110,7 +126,7 @@ def main() -> int:
             f"| {name} | {r['questions']} × {r['rounds']} | {r['p50_ms']} | {r['p95_ms']} | "
             f"{r['cpu_ms_per_question']} |"
         )
-    print(json.dumps(rows))
+    print(json.dumps({name: {k: v for k, v in r.items() if k != "wall_ms"} for name, r in rows.items()}))
     return 0
 
 
