@@ -160,12 +160,12 @@ class ExtractiveAnswerer:
     def extract(
         self, version: IndexVersion, hits: list[Hit], query: Query, vf: VersionFeatures, budget: int
     ) -> Extract:
-        if hits and hits[0].defines:
-            # the glossary entry of the term asked, which ranking put first (VersionFeatures.definer)
-            row = hits[0].row
-            entry = next(u for u in version.sentences_of_chunk[row] if glossary_hit(query, vf.entry_heads[u]))
+        # the glossary entry of the term asked, which ranking put first (VersionFeatures.definer)
+        units = version.sentences_of_chunk[hits[0].row] if hits and hits[0].defines else []
+        entry = next((u for u in units if glossary_hit(query, vf.entry_heads[u])), None)
+        if entry is not None:
             body = _trim(version.sentences[entry]["text"], budget, query)
-            return Extract(body, [row], {row: body})
+            return Extract(body, [hits[0].row], {hits[0].row: body})
         scored = self.score_units(version, hits, query, vf)
         if not scored:
             row = hits[0].row

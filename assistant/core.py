@@ -409,8 +409,8 @@ class Assistant:
         # "¿qué es X?" and one document's glossary defines X: that entry first (docs/benchmarks.md § eighth
         # session).
         defining = vf.definer(query, hits, version.sentences_of_chunk)
-        if defining is not None:
-            hits.insert(0, hits.pop(defining))
+        if defining is not None:  # a new list: ``hits`` may be the retrieval's own (its first is evidence)
+            hits = [hits[defining], *hits[:defining], *hits[defining + 1 :]]
             hits[0].defines = True
         return hits
 

@@ -45,11 +45,11 @@ def decide(
     """(answer at all, the other article to show too, probability the first is right if known)."""
     if not hits:
         return False, None, None
-    if models.passage is None:
-        return evidence >= t.abstain_threshold, None, None
     first = hits[0]
     if first.defines:  # the glossary entry of the term asked (ranking.VersionFeatures.definer)
         return True, None, first.rank_score if models.passage is not None else None
+    if models.passage is None:
+        return evidence >= t.abstain_threshold, None, None
     sure: float | None = None
     if models.answer is not None and query.near.known:
         row = answer_features(query, first, other, evidence)

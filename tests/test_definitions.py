@@ -61,8 +61,10 @@ def test_the_glossary_entry_answers_what_a_term_is(tmp_path: Path) -> None:
     retrieved = assistant.retriever.retrieve(version, query.search_text, k=5, query_vector=query.vector).hits
     # without the rule the article that names the OSNE most comes first (the test would not show it)
     assert version.chunks[retrieved[0].row]["section"].endswith("Artículo 20")
-    _, _, hits = assistant._find(version, asked, 5, None)
+    _, retrieval, hits = assistant._find(version, asked, 5, None)
     assert version.chunks[hits[0].row]["section"].endswith("Artículo 2") and hits[0].defines
+    # the retrieval's own order (its first is the evidence score's) is left as it was
+    assert version.chunks[retrieval.hits[0].row]["section"].endswith("Artículo 20")
     assert vf.definer(query, retrieved, version.sentences_of_chunk) is not None
 
     answer = assistant.ask(asked)
