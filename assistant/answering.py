@@ -161,8 +161,7 @@ class ExtractiveAnswerer:
         self, version: IndexVersion, hits: list[Hit], query: Query, vf: VersionFeatures, budget: int
     ) -> Extract:
         # the glossary entry of the term asked, which ranking put first (VersionFeatures.definer)
-        units = version.sentences_of_chunk[hits[0].row] if hits and hits[0].defines else []
-        entry = next((u for u in units if glossary_hit(query, vf.entry_heads[u])), None)
+        entry = hits[0].defines if hits else None
         if entry is not None:
             body = _trim(version.sentences[entry]["text"], budget, query)
             return Extract(body, [hits[0].row], {hits[0].row: body})

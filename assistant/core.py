@@ -410,8 +410,9 @@ class Assistant:
         # session).
         defining = vf.definer(query, hits, version.sentences_of_chunk)
         if defining is not None:  # a new list: ``hits`` may be the retrieval's own (its first is evidence)
-            hits = [hits[defining], *hits[:defining], *hits[defining + 1 :]]
-            hits[0].defines = True
+            at, entry = defining
+            hits = [hits[at], *hits[:at], *hits[at + 1 :]]
+            hits[0].defines = entry
         return hits
 
     @staticmethod

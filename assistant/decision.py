@@ -46,7 +46,7 @@ def decide(
     if not hits:
         return False, None, None
     first = hits[0]
-    if first.defines:  # the glossary entry of the term asked (ranking.VersionFeatures.definer)
+    if first.defines is not None:  # the glossary entry of the term asked (ranking.VersionFeatures.definer)
         return True, None, first.rank_score if models.passage is not None else None
     if models.passage is None:
         return evidence >= t.abstain_threshold, None, None

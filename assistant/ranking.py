@@ -336,19 +336,23 @@ class VersionFeatures:
             out.append(frozenset(stem(w) for w in words(head) if w not in STOPWORDS))
         return out
 
-    def definer(self, query: Query, hits: list[Hit], sentences_of_chunk: list[list[int]]) -> int | None:
-        """For "¿qué es X?", the position of the best candidate whose glossary defines X, when the
+    def definer(
+        self, query: Query, hits: list[Hit], sentences_of_chunk: list[list[int]]
+    ) -> tuple[int, int] | None:
+        """For "¿qué es X?", the position of the best candidate whose glossary defines X and the entry's
+        unit, when the
         candidates' glossaries of one document only do ("q es la osne q me dijeron pa lo de jornaleros"
         → the PAE glossary's entry, not Art. 20, whose anticipated questions name the OSNE more); None
         when none does or two documents do (the two glossaries may not agree: the ranking decides)."""
         if not query.definition_term:
             return None
         found = [
-            i
+            (i, u)
             for i, h in enumerate(hits)
-            if any(glossary_hit(query, self.entry_heads[u]) for u in sentences_of_chunk[h.row])
+            for u in sentences_of_chunk[h.row]
+            if glossary_hit(query, self.entry_heads[u])
         ]
-        documents = {self.chunks[hits[i].row]["document_id"] for i in found}
+        documents = {self.chunks[hits[i].row]["document_id"] for i, _ in found}
         return found[0] if len(documents) == 1 else None
 
 

@@ -22,9 +22,9 @@ class Hit:
     rank_score: float = 0.0  # the passage ranker's probability that this chunk answers (set by ranking)
     # its row of ranking.PASSAGE_FEATURES (set by ranking; the answer model reads a few of them)
     features: np.ndarray | None = field(default=None, compare=False, repr=False)
-    # the glossary entry of the term a "¿qué es X?" asks, which only this document defines
-    # (ranking.VersionFeatures.definer): answered without the answer model's doubt
-    defines: bool = False
+    # the sentence (unit) of this chunk's glossary that defines the term a "¿qué es X?" asks, which only
+    # this document defines (ranking.VersionFeatures.definer): answered without the answer model's doubt
+    defines: int | None = None
 
 
 @dataclass

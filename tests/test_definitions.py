@@ -62,7 +62,7 @@ def test_the_glossary_entry_answers_what_a_term_is(tmp_path: Path) -> None:
     # without the rule the article that names the OSNE most comes first (the test would not show it)
     assert version.chunks[retrieved[0].row]["section"].endswith("Artículo 20")
     _, retrieval, hits = assistant._find(version, asked, 5, None)
-    assert version.chunks[hits[0].row]["section"].endswith("Artículo 2") and hits[0].defines
+    assert version.chunks[hits[0].row]["section"].endswith("Artículo 2") and hits[0].defines is not None
     # the retrieval's own order (its first is the evidence score's) is left as it was
     assert version.chunks[retrieval.hits[0].row]["section"].endswith("Artículo 20")
     assert vf.definer(query, retrieved, version.sentences_of_chunk) is not None
@@ -86,7 +86,7 @@ def test_two_glossaries_that_define_the_term_leave_it_to_the_ranking(tmp_path: P
     version = assistant.versions.current()
     query, _, hits = assistant._find(version, "q es la osne", 5, None)
     assert query.definition_term == "osne"
-    assert not any(h.defines for h in hits)
+    assert all(h.defines is None for h in hits)
     assert assistant._features(version).definer(query, hits, version.sentences_of_chunk) is None
 
 
@@ -95,4 +95,4 @@ def test_a_question_that_is_not_a_definition_is_ranked_as_before(tmp_path: Path)
     version = assistant.versions.current()
     query, _, hits = assistant._find(version, "pa q es la osne, q hace", 5, None)  # what for, not what
     assert query.definition_term == ""
-    assert not any(h.defines for h in hits)
+    assert all(h.defines is None for h in hits)
